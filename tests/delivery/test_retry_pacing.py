@@ -1,0 +1,83 @@
+"""The retry policy and the pacer, with the clock and the sleep injected."""
+
+import random
+
+import pytest
+
+from connector.pacing import Pacer, PacingPolicy
+from connector.retry import RetryPolicy
+
+
+def test_backoff_grows_is_capped_and_jittered():
+    policy = RetryPolicy(maximum_retries=8, initial_s=1.0, maximum_s=8.0)
+    rng = random.Random(1)
+    delays = [policy.delay(n, None, rng) for n in range(1, 7)]
+    for n, d in enumerate(delays, start=1):
+        base = min(2 ** (n - 1), 8.0)
+        assert base / 2 <= d <= base
+    assert len({round(d, 6) for d in delays}) == len(delays)
+
+
+def test_retry_after_is_honoured_when_longer():
+    policy = RetryPolicy(initial_s=0.1, maximum_s=1.0)
+    assert policy.delay(1, 5.0, random.Random(0)) == 5.0
+    assert policy.delay(1, 0.01, random.Random(0)) >= 0.05
+
+
+def test_budgets_in_attempts_and_time():
+    policy = RetryPolicy(maximum_retries=3, total_s=10)
+    assert policy.allows(3, 1.0, 1.0)
+    assert not policy.allows(4, 1.0, 1.0)
+    assert not policy.allows(1, 9.5, 1.0)
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 100.0
+        self.slept = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_pacer_holds_the_rate_in_every_window():
+    clock = FakeClock()
+    pacer = Pacer(PacingPolicy(per_second=200), clock=clock, sleep=clock.sleep)
+    stamps = []
+    for _ in range(2000):
+        assert pacer.acquire()
+        stamps.append(clock.now)
+    span = stamps[-1] - stamps[0]
+    assert 2000 / span == pytest.approx(200, rel=0.02)
+    j = 0
+    for i, start in enumerate(stamps):       # no 1-second window holds more than 1.1 x the rate
+        while stamps[j] < start - 1.0:
+            j += 1
+        assert i - j + 1 <= 220
+
+
+def test_pacer_hourly_budget():
+    clock = FakeClock()
+    pacer = Pacer(PacingPolicy(per_second=1000, per_hour=3600), clock=clock, sleep=clock.sleep)
+    stamps = []
+    for _ in range(7200):
+        pacer.acquire()
+        stamps.append(clock.now)
+    j = 0
+    for i, start in enumerate(stamps):
+        while stamps[j] <= start - 3600:
+            j += 1
+        assert i - j + 1 <= 3600
+
+
+def test_pause_holds_everyone_and_give_up():
+    clock = FakeClock()
+    pacer = Pacer(PacingPolicy(per_second=1000), clock=clock, sleep=clock.sleep)
+    pacer.pause(2.0)
+    assert not pacer.acquire(give_up_at=clock.now + 1.0)
+    assert pacer.acquire()
+    assert clock.now >= 102.0
