@@ -1,0 +1,166 @@
+"""The four user endpoints: request limits, per-object validation, applying, and Braze-like answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from . import rules
+from .mutate import Writer
+from .store import Store
+
+TRACK_ARRAYS = ("attributes", "events", "purchases")
+NO_TRACK_DATA = "Valid data must be provided in the 'attributes', 'events', or 'purchases' fields."
+MAX_INPUT = "Max Input Length Exceeded"
+TRACK_LIMITS = {"combined_75": (75, True), "per_array_75": (75, False), "combined_50": (50, True)}
+MAX_IDS = 50
+DELETE_ARRAYS = ("external_ids", "braze_ids", "user_aliases")
+
+
+@dataclass
+class Answer:
+    """What an endpoint answers: status, JSON body, and how many objects it accepted/refused/applied."""
+
+    status: int
+    body: dict[str, Any]
+    accepted: int = 0
+    rejected: int = 0
+    applied: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _bad(message: str) -> Answer:
+    return Answer(400, {"message": message})
+
+
+def _sort(body: dict[str, Any], arrays: tuple[str, ...], check: Callable[[str, Any], str | None]
+          ) -> tuple[list[tuple[str, Any]], list[dict[str, Any]]]:
+    """Good objects in order, and the `errors` entries of the bad ones (0-based index within the array)."""
+    good: list[tuple[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    for array in arrays:
+        for index, obj in enumerate(body.get(array) or []):
+            reason = check(array, obj)
+            if reason:
+                errors.append({"type": reason, "input_array": array, "index": index})
+            else:
+                good.append((array, obj))
+    return good, errors
+
+
+def _arrays_ok(body: dict[str, Any], arrays: tuple[str, ...]) -> str | None:
+    for array in arrays:
+        if array in body and body[array] is not None and not isinstance(body[array], list):
+            return f"'{array}' must be an array"
+    return None
+
+
+def _finish(good: list[tuple[str, Any]], errors: list[dict[str, Any]], success: dict[str, Any],
+            all_bad: str, writer: Writer | None, apply: Callable[[Writer, str, Any], None]) -> Answer:
+    if not good:
+        return Answer(400, {"message": all_bad, "errors": errors}, rejected=len(errors), errors=errors)
+    if writer is not None:
+        for array, obj in good:
+            writer.record(array, obj)
+            apply(writer, array, obj)
+    body = dict(success)
+    if errors:
+        body["errors"] = errors
+    return Answer(201, body, accepted=len(good), rejected=len(errors),
+                  applied=writer.applied if writer else 0, errors=errors)
+
+
+def _apply_track(writer: Writer, array: str, obj: Any) -> None:
+    if array == "attributes":
+        writer.attributes(obj)
+    else:
+        writer.action(array, obj)
+
+
+def track(body: dict[str, Any], writer: Writer | None, limit: str) -> Answer:
+    """POST /users/track."""
+    problem = _arrays_ok(body, TRACK_ARRAYS)
+    if problem:
+        return _bad(problem)
+    sizes = {a: len(body.get(a) or []) for a in TRACK_ARRAYS if a in body and body[a] is not None}
+    if not any(sizes.values()):
+        return _bad(NO_TRACK_DATA)
+    most, combined = TRACK_LIMITS[limit]
+    if (sum(sizes.values()) if combined else max(sizes.values())) > most:
+        return _bad(MAX_INPUT)
+    good, errors = _sort(body, TRACK_ARRAYS, lambda array, obj: rules.TRACK_CHECKS[array](obj))
+    success: dict[str, Any] = {"message": "success"}
+    for array in sizes:
+        success[f"{array}_processed"] = sum(1 for a, _ in good if a == array)
+    return _finish(good, errors, success, NO_TRACK_DATA, writer, _apply_track)
+
+
+def _alias_call(body: dict[str, Any], writer: Writer | None, array: str, check: Callable[[Any], str | None],
+                apply: Callable[[Writer, str, Any], None]) -> Answer:
+    problem = _arrays_ok(body, (array,))
+    if problem:
+        return _bad(problem)
+    nothing = f"Valid data must be provided in the '{array}' field."
+    entries = body.get(array) or []
+    if not entries:
+        return _bad(nothing)
+    if len(entries) > MAX_IDS:
+        return _bad("The max number of aliases per request was exceeded")
+    good, errors = _sort(body, (array,), lambda _, e: check(e))
+    return _finish(good, errors, {"aliases_processed": len(good), "message": "success"}, nothing, writer, apply)
+
+
+def identify(body: dict[str, Any], writer: Writer | None) -> Answer:
+    """POST /users/identify (aliases_to_identify)."""
+    return _alias_call(body, writer, "aliases_to_identify", rules.check_identify, lambda w, _, e: w.identify(e))
+
+
+def alias_new(body: dict[str, Any], writer: Writer | None) -> Answer:
+    """POST /users/alias/new."""
+    return _alias_call(body, writer, "user_aliases", rules.check_new_alias, lambda w, _, e: w.new_alias(e))
+
+
+def delete(body: dict[str, Any], writer: Writer | None) -> Answer:
+    """POST /users/delete: one identifier kind per request."""
+    problem = _arrays_ok(body, DELETE_ARRAYS)
+    if problem:
+        return _bad(problem)
+    kinds = [a for a in DELETE_ARRAYS if body.get(a)]
+    if not kinds:
+        return _bad("Valid data must be provided in the 'external_ids', 'braze_ids' or 'user_aliases' field.")
+    if len(kinds) > 1:
+        return _bad("Only one kind of identifier may be given per request")
+    if len(body[kinds[0]]) > MAX_IDS:
+        return _bad("The max number of ids per request was exceeded")
+    good, errors = _sort(body, (kinds[0],), rules.check_delete)
+    return _finish(good, errors, {"deleted": len(good), "message": "success"},
+                   f"Valid data must be provided in the '{kinds[0]}' field.", writer,
+                   lambda w, array, e: w.delete(array, e))
+
+
+PATHS = ("/users/track", "/users/identify", "/users/alias/new", "/users/delete")
+
+
+def handle(path: str, body: dict[str, Any], store: Store | None, seq: int, track_limit: str) -> Answer:
+    """Validate and (when `store` is given) apply one request, in one transaction."""
+    if store is None:
+        return _dispatch(path, body, None, track_limit)
+    with store.lock:
+        store.db.execute("BEGIN")
+        try:
+            answer = _dispatch(path, body, Writer(store, seq, path), track_limit)
+        except BaseException:
+            store.db.execute("ROLLBACK")
+            raise
+        store.db.execute("COMMIT")
+    return answer
+
+
+def _dispatch(path: str, body: dict[str, Any], writer: Writer | None, track_limit: str) -> Answer:
+    if path == "/users/track":
+        return track(body, writer, track_limit)
+    if path == "/users/identify":
+        return identify(body, writer)
+    if path == "/users/alias/new":
+        return alias_new(body, writer)
+    return delete(body, writer)

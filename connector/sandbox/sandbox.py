@@ -1,0 +1,141 @@
+"""`Sandbox`: start a local Braze-compatible server in-process, set faults, and look at what it stored."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from ..errors import ConfigError
+from .core import App, Options
+from .endpoints import TRACK_LIMITS
+from .faults import FaultSettings, Faults
+from .ratelimit import RESET_STYLES, RateLimits
+from .server import Server
+from .store import Store, dumps
+
+DEFAULT_API_KEY = "sandbox-key"
+
+
+class Sandbox:
+    """A Braze-compatible HTTP server on loopback, with its own model of Braze and a SQLite store.
+
+    `with Sandbox(api_key="k") as sb: ... sb.url ...` starts it on a free port and stops it after.
+    """
+
+    def __init__(self, api_key: str = DEFAULT_API_KEY, db_path: str | None = None, host: str = "127.0.0.1",
+                 port: int = 0, track_limit: str = "combined_75", track_rps: float = 1000.0,
+                 users_rps: float = 333.0, reset_style: str = "epoch", sink: bool = False, seed: int = 0,
+                 fail_rate: float = 0.0, fail_status: int = 500, latency_ms: float = 0,
+                 drop_rate: float = 0.0, drop_applies: bool = True, track_burst: float | None = None,
+                 users_burst: float | None = None) -> None:
+        if not api_key:
+            raise ConfigError("the sandbox needs a non-empty API key")
+        if track_limit not in TRACK_LIMITS:
+            raise ConfigError(f"track_limit must be one of {', '.join(TRACK_LIMITS)}")
+        if reset_style not in RESET_STYLES:
+            raise ConfigError(f"reset_style must be one of {', '.join(RESET_STYLES)}")
+        if track_rps <= 0 or users_rps <= 0:
+            raise ConfigError("track_rps and users_rps must be above 0")
+        faults = Faults(FaultSettings(seed=seed))
+        faults.set(fail_rate=fail_rate, fail_status=fail_status, latency_ms=latency_ms,
+                   drop_rate=drop_rate, drop_applies=drop_applies)
+        limits = RateLimits(track_rps, users_rps, track_burst, users_burst, reset_style)
+        self.store = None if sink else Store(db_path)
+        self.app = App(Options(api_key, track_limit, sink), self.store, limits, faults)
+        self.host = host
+        self._port = port
+        self._server: Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        return f"Sandbox(url={self.url!r}, sink={self.app.options.sink})"  # never the key
+
+    # --- life -------------------------------------------------------------------------------
+    def start(self) -> "Sandbox":
+        """Bind and serve in a daemon thread; returns self."""
+        if self._server is None:
+            self._server = Server(self.host, self._port, self.app)
+            self._port = self._server.server_address[1]
+            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                            name="braze-sandbox", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and end open connections; what was stored stays readable."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.close_connections()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> "Sandbox":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self._port}"
+
+    # --- faults -----------------------------------------------------------------------------
+    def set_faults(self, **changes: Any) -> None:
+        """fail_rate, fail_status, latency_ms, drop_rate, drop_applies, seed, script=[...]."""
+        self.app.faults.set(**changes)
+
+    def faults(self) -> dict[str, Any]:
+        return self.app.faults.snapshot()
+
+    def reset(self, data: bool = False) -> None:
+        """Clear faults and refill the rate buckets; with data=True also the store, logs and stats."""
+        self.app.faults.clear()
+        self.app.limits.refill()
+        if data:
+            if self.store is not None:
+                self.store.clear()
+            self.app.stats.clear()
+
+    # --- what it received and stored -------------------------------------------------------------
+    def received(self, path: str | None = None) -> list[dict[str, Any]]:
+        """Accepted objects in arrival order: {"seq", "path", "array", "object"}."""
+        return self.store.received(path) if self.store else []
+
+    def times_received(self, obj: Any, path: str | None = None) -> int:
+        """How many times this exact object was accepted (e.g. 1 = delivered exactly once)."""
+        wanted = json.loads(dumps(obj))
+        return sum(1 for r in self.received(path) if r["object"] == wanted)
+
+    def requests(self, path: str | None = None) -> list[dict[str, Any]]:
+        """Every request seen: {"seq", "path", "status" (None = dropped), "body", "response"}."""
+        return self.store.requests(path) if self.store else []
+
+    def user(self, external_id: str | None = None, alias: Any = None, braze_id: str | None = None,
+             email: str | None = None) -> dict[str, Any] | None:
+        """One profile; alias is {"alias_name", "alias_label"} or a (label, name) tuple."""
+        if self.store is None:
+            return None
+        pid = self.store.find_profile(external_id=external_id, alias=alias, braze_id=braze_id, email=email)
+        return None if pid is None else self.store.profile(pid)
+
+    def users(self) -> list[dict[str, Any]]:
+        return self.store.profiles() if self.store else []
+
+    def events(self, name: str | None = None) -> list[dict[str, Any]]:
+        return self.store.events(name) if self.store else []
+
+    def purchases(self) -> list[dict[str, Any]]:
+        return self.store.purchases() if self.store else []
+
+    def stats(self) -> dict[str, Any]:
+        """Requests by path and status, objects received/rejected, rows applied, drops, faults."""
+        return self.app.stats.snapshot()
