@@ -113,7 +113,7 @@ class App:
 
     def _log(self, seq: int, path: str, status: int | None, body: Any, reply: Any) -> None:
         if self.store is not None:
-            self.store.log_request(seq, path, status, body, reply)
+            self.store.log_request(seq, path, status, body, reply, time.time())
 
     def serve(self, path: str, auth: str | None, length: int | None, read: Reader) -> Reply:
         """The whole flow for POST to one of the four user endpoints."""

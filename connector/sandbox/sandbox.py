@@ -116,7 +116,8 @@ class Sandbox:
         return sum(1 for r in self.received(path) if r["object"] == wanted)
 
     def requests(self, path: str | None = None) -> list[dict[str, Any]]:
-        """Every request seen: {"seq", "path", "status" (None = dropped), "body", "response"}."""
+        """Every request seen: {"seq", "path", "status" (None = dropped), "body", "response",
+        "time" (epoch seconds when it was answered)}."""
         return self.store.requests(path) if self.store else []
 
     def user(self, external_id: str | None = None, alias: Any = None, braze_id: str | None = None,

@@ -26,7 +26,7 @@ CREATE INDEX IF NOT EXISTS purchases_profile ON purchases (profile);
 CREATE TABLE IF NOT EXISTS received (
     id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, path TEXT, array TEXT, body TEXT);
 CREATE TABLE IF NOT EXISTS requests (
-    seq INTEGER PRIMARY KEY, path TEXT, status INTEGER, body TEXT, response TEXT);
+    seq INTEGER PRIMARY KEY, path TEXT, status INTEGER, body TEXT, response TEXT, time REAL);
 """
 DATA_TABLES = ("profiles", "aliases", "events", "purchases", "received", "requests")
 EVENT_KEYS = ("name", "time", "app_id", "properties")
@@ -67,10 +67,11 @@ class Store:
             for table in DATA_TABLES:
                 self.db.execute(f"DELETE FROM {table}")
 
-    def log_request(self, seq: int, path: str, status: int | None, body: Any, response: Any) -> None:
+    def log_request(self, seq: int, path: str, status: int | None, body: Any, response: Any,
+                    arrived: float) -> None:
         with self.lock:
-            self.db.execute("INSERT OR REPLACE INTO requests VALUES (?, ?, ?, ?, ?)",
-                            (seq, path, status, dumps(body), dumps(response)))
+            self.db.execute("INSERT OR REPLACE INTO requests VALUES (?, ?, ?, ?, ?, ?)",
+                            (seq, path, status, dumps(body), dumps(response), arrived))
 
     # --- reads -----------------------------------------------------------------------------
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
@@ -85,7 +86,7 @@ class Store:
     def requests(self, path: str | None = None) -> list[dict[str, Any]]:
         rows = self._rows("SELECT * FROM requests WHERE ?1 IS NULL OR path = ?1 ORDER BY seq", (path,))
         return [{"seq": r["seq"], "path": r["path"], "status": r["status"], "body": json.loads(r["body"]),
-                 "response": json.loads(r["response"])} for r in rows]
+                 "response": json.loads(r["response"]), "time": r["time"]} for r in rows]
 
     def find_profile(self, external_id: str | None = None, alias: Any = None, braze_id: str | None = None,
                      email: str | None = None) -> int | None:
