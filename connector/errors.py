@@ -41,9 +41,10 @@ class ConfigError(UsageError):
         self.problems = problems
 
     def __str__(self) -> str:
+        """One line, every problem in it: 'config is invalid: mode: must be one of ...; ...'."""
         if not self.problems:
             return super().__str__()
-        return super().__str__() + "".join(f"\n  - {p}" for p in self.problems)
+        return f"{super().__str__()}: {'; '.join(self.problems)}"
 
 
 class HeaderError(UsageError):
