@@ -19,9 +19,9 @@ class PacingPolicy:
 
     @property
     def burst(self) -> float:
-        """Tokens a quiet bucket may hold: a tenth of a second's worth, so that no 1-second
-        window ever holds more than 1.1 x the rate."""
-        return max(1.0, self.per_second / 10)
+        """Tokens a quiet bucket may hold: a twentieth of a second's worth, so that no 1-second
+        window ever holds more than 1.05 x the rate."""
+        return max(1.0, self.per_second / 20)
 
 
 class _Bucket:

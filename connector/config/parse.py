@@ -1,0 +1,225 @@
+"""Validate a config mapping against the schema plus the rules a schema cannot say, and build Settings."""
+
+from __future__ import annotations
+
+import codecs
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from connector.config.endpoint import SANDBOX, EndpointProblem, resolve_endpoint
+from connector.config.loading import expand_env, merge, parse_settings_json, read_config_file
+from connector.config.problems import schema_problems
+from connector.config.schema import load_schema
+from connector.config.settings import InputSettings, Secret, Settings
+from connector.errors import ConfigError
+
+MAX_KEY_FILE_BYTES = 64 * 1024
+_EXTENSIONS = {
+    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+    ".json": "json", ".sqlite": "sqlite", ".sqlite3": "sqlite", ".db": "sqlite",
+}
+_TEXT_FORMATS = ("csv", "tsv")
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(load_schema())
+
+
+def _defaults(properties: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: prop["default"] for name, prop in properties.items() if "default" in prop}
+
+
+def infer_format(path: str | None) -> str | None:
+    """The input format a path's extension implies, or None."""
+    if not path or path == "-":
+        return None
+    return _EXTENSIONS.get(Path(path).suffix.lower())
+
+
+def load_config(
+    path: str | os.PathLike[str] | None,
+    *,
+    settings_json: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> Settings:
+    """Read the config file, merge --settings JSON then command-line overrides over it, validate."""
+    if path is None and settings_json is None:
+        raise ConfigError("no config given: pass --config FILE or --settings JSON") from None
+    data: dict[str, Any] = read_config_file(path) if path is not None else {}
+    if settings_json is not None:
+        data = merge(data, parse_settings_json(settings_json))
+    data = expand_env(data, environ)
+    if overrides:
+        data = merge(data, overrides)  # command-line values are taken literally
+    return _build(data, base_dir=".")
+
+
+def parse_config(data: Mapping[str, Any], *, environ: Mapping[str, str] = os.environ, base_dir: str = ".") -> Settings:
+    """Expand ${VAR} in data, validate it and build Settings; relative api_key_file paths use base_dir."""
+    if not isinstance(data, Mapping):
+        raise ConfigError("the config must be a mapping of keys to values") from None
+    return _build(expand_env(dict(data), environ), base_dir=base_dir)
+
+
+def _build(data: Mapping[str, Any], base_dir: str) -> Settings:
+    schema = load_schema()
+    problems = schema_problems(_validator(), data)
+    problems += _semantic_problems(data)
+    key, key_problem = _api_key(data, base_dir)
+    if key_problem:
+        problems.append(key_problem)
+    if problems:
+        raise ConfigError("config is invalid", problems=tuple(problems)) from None
+    values = {**_defaults(schema["properties"]), **data}
+    fields: list[str] = []
+    for spelling in ("pre_formatted_fields", "pre_formated_fields"):
+        fields += _split_fields(values.get(spelling, []))
+    return Settings(
+        endpoint=resolve_endpoint(values["endpoint"], values["allow_custom_endpoint"]),
+        api_key=key,
+        mode=values["mode"],
+        track_record_type=values.get("track_record_type"),
+        pre_formatted_fields=tuple(dict.fromkeys(fields)),
+        skip_on_invalid_records=values["skip_on_invalid_records"],
+        input=_input_settings(values.get("input", {}), schema["properties"]["input"]["properties"]),
+        update_existing_only=values["update_existing_only"],
+        null_values=values["null_values"],
+        reject_file=values["reject_file"],
+        state_file=values.get("state_file"),
+        concurrency=int(values["concurrency"]),
+        batch_size=int(values["batch_size"]),
+        track_object_limit=values["track_object_limit"],
+        requests_per_second=_optional(values.get("requests_per_second"), float),
+        requests_per_hour=_optional(values.get("requests_per_hour"), int),
+        maximum_retries=int(values["maximum_retries"]),
+        initial_retry_interval_millis=int(values["initial_retry_interval_millis"]),
+        maximum_retry_interval_millis=int(values["maximum_retry_interval_millis"]),
+        timeout_millis=int(values["timeout_millis"]),
+        maximum_retry_duration_millis=int(values["maximum_retry_duration_millis"]),
+        event_delivery=values["event_delivery"],
+        delta=values["delta"],
+        dedupe_key=values.get("dedupe_key"),
+        allow_custom_endpoint=values["allow_custom_endpoint"],
+        sandbox_db=values["sandbox_db"],
+    )
+
+
+def _optional(value: Any, kind: type) -> Any:
+    return None if value is None else kind(value)
+
+
+def _split_fields(value: Any) -> list[str]:
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return [item.strip() for item in items if item.strip()]
+
+
+def _semantic_problems(data: Mapping[str, Any]) -> list[str]:
+    """Rules the schema cannot say; each runs only on values of the right type."""
+    problems: list[str] = []
+    endpoint, custom = data.get("endpoint"), data.get("allow_custom_endpoint", False)
+    if isinstance(endpoint, str) and endpoint and isinstance(custom, bool):
+        try:
+            resolve_endpoint(endpoint, custom)
+        except EndpointProblem as exc:
+            problems.append(f"endpoint: {exc}")
+    if "api_key" in data and "api_key_file" in data:
+        problems.append("api_key_file: give api_key or api_key_file, not both")
+    elif "api_key" not in data and "api_key_file" not in data:
+        if not (isinstance(endpoint, str) and endpoint.strip().lower() == SANDBOX):
+            problems.append("api_key: is required (or api_key_file) unless endpoint is sandbox")
+    key = data.get("api_key")
+    if isinstance(key, str) and key and not _is_token(key):
+        problems.append("api_key: must not contain spaces or control characters")
+    initial, maximum = data.get("initial_retry_interval_millis"), data.get("maximum_retry_interval_millis")
+    if isinstance(initial, int) and isinstance(maximum, int) and initial > maximum:
+        problems.append("initial_retry_interval_millis: must not exceed maximum_retry_interval_millis")
+    if data.get("delta") is True and "state_file" not in data:
+        problems.append("state_file: is required when delta is true")
+    raw_input = data.get("input")
+    if isinstance(raw_input, Mapping):
+        problems += _input_problems(raw_input)
+    return problems
+
+
+def _is_token(text: str) -> bool:
+    return all(ch.isprintable() and not ch.isspace() for ch in text)
+
+
+def _input_problems(raw: Mapping[str, Any]) -> list[str]:
+    path = raw.get("path") if isinstance(raw.get("path"), str) else None
+    fmt = raw["format"] if "format" in raw else infer_format(path) or "csv"
+    problems: list[str] = []
+    encoding = raw.get("encoding")
+    if isinstance(encoding, str) and encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            problems.append("input.encoding: is not an encoding Python knows")
+    if fmt not in load_schema()["properties"]["input"]["properties"]["format"]["enum"]:  # reported by the schema
+        return problems
+    if fmt == "sqlite":
+        if "query" not in raw:
+            problems.append("input.query: is required when the input format is sqlite")
+        if path == "-":
+            problems.append("input.path: an sqlite input cannot be read from standard input")
+    elif "query" in raw:
+        problems.append(f"input.query: is only allowed when the input format is sqlite (the format is {fmt})")
+    if fmt not in _TEXT_FORMATS:
+        for key in ("columns", "delimiter"):
+            if key in raw:
+                problems.append(f"input.{key}: is only allowed for csv and tsv input (the format is {fmt})")
+    return problems
+
+
+def _input_settings(raw: Mapping[str, Any], properties: Mapping[str, Any]) -> InputSettings:
+    values = {**_defaults(properties), **raw}
+    path = values.get("path")
+    fmt = values.get("format") or infer_format(path) or "csv"
+    delimiter = values.get("delimiter")
+    if fmt in _TEXT_FORMATS and delimiter is None:
+        delimiter = "\t" if fmt == "tsv" else ","
+    return InputSettings(
+        format=fmt,
+        path=path,
+        query=values.get("query"),
+        delimiter=delimiter,
+        encoding=values["encoding"],
+        columns=MappingProxyType(dict(values.get("columns") or {})),
+    )
+
+
+def _api_key(data: Mapping[str, Any], base_dir: str) -> tuple[Secret | None, str | None]:
+    """The key from api_key or api_key_file, or a problem; nothing when the types are wrong."""
+    if "api_key" in data:
+        return (Secret(data["api_key"]), None) if isinstance(data["api_key"], str) else (None, None)
+    if not isinstance(data.get("api_key_file"), str) or not data["api_key_file"]:
+        return None, None
+    path = Path(base_dir, data["api_key_file"])
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_KEY_FILE_BYTES + 1)
+    except FileNotFoundError:
+        return None, "api_key_file: the file does not exist"
+    except IsADirectoryError:
+        return None, "api_key_file: is a directory, not a file"
+    except OSError as exc:
+        return None, f"api_key_file: the file cannot be read ({exc.strerror})"
+    if len(raw) > MAX_KEY_FILE_BYTES:
+        return None, "api_key_file: the file is too large to hold an API key"
+    try:
+        key = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return None, "api_key_file: the file is not UTF-8 text"
+    if not key:
+        return None, "api_key_file: the file is empty"
+    if not _is_token(key):
+        return None, "api_key_file: the key in the file must not contain spaces or control characters"
+    return Secret(key), None

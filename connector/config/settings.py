@@ -1,0 +1,66 @@
+"""The typed, read-only settings a validated config becomes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret string whose repr and str never show it; reveal() does."""
+
+    _value: str = field(repr=False)
+
+    def reveal(self) -> str:
+        """The secret value, for the one place that must send it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class InputSettings:
+    """Where rows come from: format (always set), path or "-" for stdin, sqlite query, text options."""
+
+    format: str
+    path: str | None
+    query: str | None
+    delimiter: str | None  # the effective delimiter for csv/tsv, None for other formats
+    encoding: str
+    columns: Mapping[str, str]  # column -> type; a read-only mapping
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A validated config with the schema's defaults filled in."""
+
+    endpoint: str  # resolved base URL without trailing slash, or "sandbox"
+    api_key: Secret | None  # None only when endpoint == "sandbox" and none was given
+    mode: str
+    track_record_type: str | None
+    pre_formatted_fields: tuple[str, ...]
+    skip_on_invalid_records: bool
+    input: InputSettings
+    update_existing_only: bool
+    null_values: str
+    reject_file: str
+    state_file: str | None
+    concurrency: int
+    batch_size: int
+    track_object_limit: str
+    requests_per_second: float | None
+    requests_per_hour: int | None
+    maximum_retries: int
+    initial_retry_interval_millis: int
+    maximum_retry_interval_millis: int
+    timeout_millis: int
+    maximum_retry_duration_millis: int
+    event_delivery: str
+    delta: bool
+    dedupe_key: str | None
+    allow_custom_endpoint: bool
+    sandbox_db: str

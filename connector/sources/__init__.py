@@ -1,0 +1,46 @@
+"""Row readers: csv/tsv, jsonl/json and sqlite, each yielding (row_number, dict or InvalidRow)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, BinaryIO, Protocol
+
+from connector.config import InputSettings
+from connector.errors import InputError, InvalidRow
+from connector.sources.delimited import DelimitedSource
+from connector.sources.jsonrows import JsonArraySource, JsonLinesSource
+from connector.sources.sqlite import SqliteSource
+
+__all__ = ["Source", "open_source"]
+
+
+class Source(Protocol):
+    """Rows of one input, numbered from 1; also a context manager."""
+
+    columns: list[str] | None  # the header as read, duplicates kept; None when not known up front
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, Any] | InvalidRow]]: ...
+
+    def progress(self) -> float | None: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> "Source": ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+def open_source(spec: InputSettings, stdin: BinaryIO | None = None) -> Source:
+    """Open the input spec describes; raises InputError (or HeaderError for undeclared typed columns)."""
+    fmt = spec.format
+    if fmt in ("csv", "tsv"):
+        delimiter = spec.delimiter or ("\t" if fmt == "tsv" else ",")
+        return DelimitedSource(spec.path, delimiter=delimiter, quoting=fmt == "csv", encoding=spec.encoding,
+                               columns=spec.columns, stdin=stdin)
+    if fmt == "jsonl":
+        return JsonLinesSource(spec.path, spec.encoding, stdin)
+    if fmt == "json":
+        return JsonArraySource(spec.path, spec.encoding, stdin)
+    if fmt == "sqlite":
+        return SqliteSource(spec.path, spec.query)
+    raise InputError(f"unknown input format: {fmt}")

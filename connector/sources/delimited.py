@@ -1,0 +1,114 @@
+"""CSV and TSV rows: header from the first line, empty cells as None, declared column types converted."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Mapping
+from typing import Any, BinaryIO
+
+from connector.errors import HeaderError, InputError, InvalidRow
+from connector.sources.convert import CONVERTERS, CellError, Converter
+from connector.sources.files import ClosingSource, open_binary, share_read, text_encoding
+
+FIELD_LIMIT = 16 * 1024 * 1024  # bytes; a bigger cell could not go into a 4 MB Braze request anyway
+
+
+class DelimitedSource(ClosingSource):
+    """Rows of a CSV (RFC 4180 quoting) or TSV (no quoting) file, streamed."""
+
+    def __init__(self, path: str | None, *, delimiter: str, quoting: bool, encoding: str,
+                 columns: Mapping[str, str], stdin: BinaryIO | None = None) -> None:
+        self._raw, self._size, self._owned = open_binary(path, stdin)
+        self._text = io.TextIOWrapper(self._raw, encoding=text_encoding(encoding), errors="surrogateescape", newline="")
+        if csv.field_size_limit() < FIELD_LIMIT:
+            csv.field_size_limit(FIELD_LIMIT)
+        self._reader = csv.reader(
+            self._text, delimiter=delimiter, strict=quoting,
+            quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE,
+        )
+        try:
+            self.columns: list[str] | None = self._read_header()
+        except BaseException:
+            self.close()
+            raise
+        self._converters = self._plan(columns) if self.columns is not None else []
+
+    def _read_header(self) -> list[str] | None:
+        for _ in range(1_000_000):  # blank lines before the header are skipped
+            try:
+                cells = next(self._reader)
+            except StopIteration:
+                return None
+            except csv.Error as exc:
+                raise InputError(f"the header line is not valid CSV ({exc})") from None
+            except UnicodeDecodeError:
+                raise InputError("the input cannot be decoded with the configured encoding") from None
+            if cells:
+                return cells
+        raise InputError("the input has no header line in its first million lines")
+
+    def _plan(self, columns: Mapping[str, str]) -> list[tuple[str, int, Converter]]:
+        header = self.columns or []
+        missing = [name for name in columns if name not in header]
+        if missing:
+            names = ", ".join(missing)
+            raise HeaderError(f"input.columns declares column(s) not in the input's header: {names}")
+        plan = []
+        for name, kind in columns.items():
+            convert = CONVERTERS[kind]
+            if convert is not None:
+                index = len(header) - 1 - header[::-1].index(name)  # the last one wins, as in the row dict
+                plan.append((name, index, convert))
+        return plan
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, Any] | InvalidRow]]:
+        header = self.columns
+        if header is None:
+            return
+        width, plan, reader, number = len(header), self._converters, self._reader, 0
+        while True:  # ends at the end of the input: each pass consumes at least one line
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                number += 1
+                yield number, InvalidRow(None, f"not valid CSV ({exc})")
+                continue
+            except UnicodeDecodeError:
+                message = f"row {number + 1}: the input cannot be decoded with the configured encoding"
+                raise InputError(message) from None
+            except OSError as exc:
+                raise InputError(f"reading the input failed after row {number} ({exc.strerror})") from None
+            if not cells:
+                continue
+            number += 1
+            if len(cells) != width:
+                yield number, InvalidRow(None, f"row has {len(cells)} fields, the header has {width}")
+                continue
+            row = {name: cell or None for name, cell in zip(header, cells)}
+            try:
+                for name, index, convert in plan:
+                    cell = cells[index]
+                    if cell:
+                        row[name] = convert(cell)
+            except CellError as exc:
+                yield number, InvalidRow(name, str(exc))
+                continue
+            yield number, row
+
+    def progress(self) -> float | None:
+        """Share of the file read so far, or None for stdin."""
+        return share_read(self._raw, self._size)
+
+    def close(self) -> None:
+        """Close the file (stdin is left open)."""
+        text = getattr(self, "_text", None)
+        if text is None:
+            return
+        self._text = None  # type: ignore[assignment]
+        if self._owned:
+            text.close()
+        else:
+            text.detach()
