@@ -1,0 +1,46 @@
+"""`braze-export check`: the config, the input's header, and the key, with no user data sent."""
+
+from __future__ import annotations
+
+import logging
+
+from connector.braze.client import BrazeClient
+from connector.braze.outcome import Kind
+from connector.config import Settings
+from connector.errors import AuthError
+from connector.job import braze_endpoint, check_header, make_job_writer
+from connector.sources import open_source
+
+log = logging.getLogger("braze_export")
+
+KEY_CHECK_TIMEOUT_S = 10.0
+
+
+def check_settings(settings: Settings) -> int:
+    writer = make_job_writer(settings)
+    log.info("config: valid (mode %s%s)", settings.mode,
+             f", {settings.track_record_type}" if settings.track_record_type else "")
+    if settings.input.path and settings.input.path != "-":
+        with open_source(settings.input) as source:
+            check_header(writer, source.columns)
+        log.info("input: %s can serve the mode", settings.input.path)
+    with braze_endpoint(settings) as (base_url, key):
+        client = BrazeClient(base_url, key, timeout_s=KEY_CHECK_TIMEOUT_S)
+        try:
+            # An empty track request: Braze checks the key before the body, so a bad key gets
+            # 401 and a good one 400 (no data); nothing about any user is sent.
+            outcome = client.post("/users/track", b"{}")
+        finally:
+            client.close()
+    if outcome.kind is Kind.AUTH:
+        raise AuthError(f"the API key was refused (HTTP {outcome.status}): check the key, that the "
+                        f"endpoint is your instance's REST host, and the key's permissions")
+    if outcome.status is None:
+        log.warning("endpoint not reachable (%s): the API key was not checked", outcome.message)
+        return 0
+    log.info("API key: accepted by %s (HTTP %s to an empty request)", _host(base_url), outcome.status)
+    return 0
+
+
+def _host(url: str) -> str:
+    return url.split("://", 1)[-1]

@@ -1,0 +1,131 @@
+"""The braze-export command line: spec, check, preview, run, sandbox. Thin: it wires the rooms."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+from typing import Any, Sequence
+
+from connector import __version__
+from connector.errors import ConnectorError, UsageError
+
+log = logging.getLogger("braze_export")
+
+EXIT_HELP = """exit codes of run:
+  0  every row delivered (or skipped, as skip_on_invalid_records allows)
+  1  the job failed or was aborted (invalid row with skipping off, 401/403, retries exhausted,
+     input unreadable)
+  2  usage or config error: nothing was sent
+  3  finished, but Braze rejected some rows (see the rejected-rows file)"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="braze-export", description="Write the rows of a query result into Braze.",
+        epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"braze-export {__version__}")
+    parser.add_argument("--log-format", choices=("text", "json"),
+                        default=os.environ.get("BRAZE_EXPORT_LOG_FORMAT", "text"),
+                        help="log lines as text (default) or JSON (env BRAZE_EXPORT_LOG_FORMAT)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    spec = sub.add_parser("spec", help="print the config JSON Schema")
+    spec.set_defaults(func=cmd_spec)
+
+    def config_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", "-c", help="config file (YAML or JSON)")
+        p.add_argument("--settings", help="a JSON object merged over the config, e.g. a "
+                                          "Digdag result_settings")
+        p.add_argument("--input", "-i", help="input file, or - for standard input (overrides input.path)")
+
+    check = sub.add_parser("check", help="validate the config; with a reachable endpoint, check the key")
+    config_args(check)
+    check.set_defaults(func=cmd_check)
+
+    preview = sub.add_parser("preview", help="print the request bodies a run would send; no network")
+    config_args(preview)
+    preview.add_argument("--limit", type=int, default=10, help="rows to read (default 10)")
+    preview.set_defaults(func=cmd_preview)
+
+    run = sub.add_parser("run", help="export the rows", epilog=EXIT_HELP,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    config_args(run)
+    run.add_argument("--report", help="write the JSON report here (whatever the outcome)")
+    run.add_argument("--reject-file", help="rejected-rows file (overrides reject_file)")
+    run.add_argument("--dry-run", action="store_true", help="do everything but send")
+    run.set_defaults(func=cmd_run)
+
+    from connector.sandbox.command import register
+    register(sub)
+    return parser
+
+
+def _settings(args: argparse.Namespace, extra: dict[str, Any] | None = None):
+    from connector.config import load_config
+
+    if not args.config and not args.settings:
+        raise UsageError("give --config FILE (or --settings JSON)")
+    overrides: dict[str, Any] = dict(extra or {})
+    if args.input:
+        overrides["input"] = {"path": args.input}
+    return load_config(args.config, settings_json=args.settings, overrides=overrides)
+
+
+def cmd_spec(args: argparse.Namespace) -> int:
+    from connector.config import load_schema
+
+    print(json.dumps(load_schema(), indent=2))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from connector.checks import check_settings
+
+    return check_settings(_settings(args))
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from connector.preview import preview
+
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    return preview(_settings(args), args.limit, sys.stdout)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from connector.runner import run_from_cli
+
+    extra = {"reject_file": args.reject_file} if args.reject_file else None
+    return run_from_cli(lambda: _settings(args, extra), report_path=args.report,
+                        dry_run=args.dry_run, json_logs=args.log_format == "json")
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    from connector.logs import setup_logging
+
+    setup_logging(args.log_format)
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return args.func(args)
+    except ConnectorError as exc:
+        log.error("%s", exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        log.error("interrupted")
+        return 1
+    except BrokenPipeError:
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""One export job: rows -> writer -> delivery -> ledger, whatever the endpoint or the caller."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+from connector.batching import Entry
+from connector.braze.client import ENDPOINTS, BrazeClient
+from connector.braze.outcome import Kind, Outcome
+from connector.config import Settings
+from connector.delivery import Delivery, DeliveryPolicy, Transport
+from connector.errors import ConnectorError, InvalidRow, JobError, RowAborted, UsageError
+from connector.pacing import DEFAULT_RATES, Pacer, PacingPolicy
+from connector.report import Ledger, build_report
+from connector.retry import RetryPolicy
+from connector.writers import Writer, WriterOptions, make_writer
+
+log = logging.getLogger("braze_export")
+
+TRACK_LIMITS = {"combined_75": 75, "per_array_75": 75, "combined_50": 50}
+
+Rows = Iterable[tuple[int, "dict[str, Any] | InvalidRow"]]
+
+
+@dataclass(frozen=True)
+class JobResult:
+    exit_code: int
+    report: dict[str, Any]
+    error: ConnectorError | None = None
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    dry_run: bool = False
+    seed: int | None = None
+    extra_report: Mapping[str, Any] = field(default_factory=dict)
+
+
+class _DryRun:
+    """A transport that sends nothing and answers as if Braze accepted every object."""
+
+    def post(self, path: str, body: bytes) -> Outcome:
+        return Outcome(Kind.DELIVERED, None, "dry run")
+
+    def close(self) -> None:
+        pass
+
+
+def make_job_writer(settings: Settings) -> Writer:
+    return make_writer(settings.mode, settings.track_record_type, WriterOptions(
+        pre_formatted_fields=frozenset(settings.pre_formatted_fields),
+        update_existing_only=settings.update_existing_only,
+        null_values=settings.null_values,
+    ))
+
+
+def delivery_policy(settings: Settings, path: str) -> DeliveryPolicy:
+    endpoint = ENDPOINTS[path]
+    limit = endpoint.max_objects
+    if endpoint.bucket == "track":
+        limit = min(limit, TRACK_LIMITS[settings.track_object_limit])
+    return DeliveryPolicy(
+        path=path,
+        concurrency=settings.concurrency,
+        max_objects=min(limit, settings.batch_size),
+        retry=RetryPolicy(
+            maximum_retries=settings.maximum_retries,
+            initial_s=settings.initial_retry_interval_millis / 1000,
+            maximum_s=settings.maximum_retry_interval_millis / 1000,
+            total_s=settings.maximum_retry_duration_millis / 1000,
+        ),
+        at_most_once=settings.event_delivery == "at_most_once",
+    )
+
+
+def pacing_policy(settings: Settings, bucket: str) -> PacingPolicy:
+    return PacingPolicy(per_second=settings.requests_per_second or DEFAULT_RATES[bucket],
+                        per_hour=settings.requests_per_hour)
+
+
+@contextlib.contextmanager
+def braze_endpoint(settings: Settings) -> Iterator[tuple[str, str]]:
+    """(base URL, API key) for the job; `endpoint: sandbox` starts an in-process sandbox."""
+    key = settings.api_key.reveal() if settings.api_key is not None else secrets.token_hex(16)
+    if settings.endpoint != "sandbox":
+        yield settings.endpoint, key
+        return
+    from connector.sandbox import Sandbox
+
+    with Sandbox(api_key=key, db_path=settings.sandbox_db) as sandbox:
+        log.info("sandbox: a local Braze-compatible server at %s, storing into %s",
+                 sandbox.url, settings.sandbox_db)
+        yield sandbox.url, key
+
+
+def check_header(writer: Writer, columns: Sequence[str] | None) -> None:
+    if columns is None:
+        return
+    for note in writer.check_columns(columns):
+        log.warning("%s", note)
+
+
+class _Pump:
+    """Reads rows, builds objects, hands them to delivery; settles invalid rows on the spot."""
+
+    def __init__(self, writer: Writer, delivery: Delivery, ledger: Ledger, skip_invalid: bool) -> None:
+        self._build = writer.build
+        self._delivery = delivery
+        self._ledger = ledger
+        self._skip = skip_invalid
+        self._encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+    def run(self, rows: Rows) -> None:
+        read, build, encode, submit = self._ledger.read, self._build, self._encode, self._delivery.submit
+        for n, values in rows:
+            read()
+            if isinstance(values, InvalidRow):
+                self._invalid(n, values, getattr(values, "values", None))
+            else:
+                try:
+                    item = build(values)
+                    data = encode(item.body).encode("utf-8")
+                except InvalidRow as invalid:
+                    self._invalid(n, invalid, values)
+                except (ValueError, UnicodeEncodeError):
+                    self._invalid(n, InvalidRow(None, "cannot be sent as JSON (NaN, Infinity or text "
+                                                      "that is not valid UTF-8)"), values)
+                else:
+                    submit(item.key, item.array, Entry(n, values, data))
+            if self._delivery.error is not None:
+                return
+
+    def _invalid(self, n: int, invalid: InvalidRow, values: Mapping[str, Any] | None) -> None:
+        if self._skip:
+            self._ledger.not_delivered("skipped", [(n, str(invalid), values)])
+            return
+        self._ledger.not_delivered("failed", [(n, f"invalid row: {invalid}", values)])
+        raise RowAborted(n, invalid)
+
+
+def run_job(settings: Settings, rows: Rows, columns: Sequence[str] | None, ledger: Ledger,
+            options: JobOptions = JobOptions()) -> JobResult:
+    """Run the export of `rows`; every row read ends in the ledger. Never raises a ConnectorError."""
+    error: ConnectorError | None = None
+    try:
+        writer = make_job_writer(settings)
+        check_header(writer, columns)
+    except UsageError as exc:
+        return _result(settings, ledger, exc, options)
+    policy = delivery_policy(settings, writer.endpoint)
+    with braze_endpoint(settings) as (base_url, key):
+        def transports() -> Transport:
+            if options.dry_run:
+                return _DryRun()
+            return BrazeClient(base_url, key, timeout_s=settings.timeout_millis / 1000)
+
+        pacer = Pacer(pacing_policy(settings, writer.bucket))
+        delivery = Delivery(policy, transports, pacer, ledger, seed=options.seed)
+        try:
+            _Pump(writer, delivery, ledger, settings.skip_on_invalid_records).run(rows)
+        except (JobError, KeyboardInterrupt) as exc:
+            error = exc if isinstance(exc, JobError) else JobError("interrupted")
+            delivery.abort(error)
+        finally:
+            delivery.finish()
+    return _result(settings, ledger, error or delivery.error, options)
+
+
+def _result(settings: Settings, ledger: Ledger, error: ConnectorError | None, options: JobOptions) -> JobResult:
+    ledger.close()
+    counts = ledger.counts()
+    extra = dict(options.extra_report)
+    if options.dry_run:
+        extra["dry_run"] = True
+    report = build_report(ledger, aborted=error is not None, error=str(error) if error else None, extra=extra)
+    if error is not None:
+        code = error.exit_code
+    elif counts.rows_failed:
+        code = 1
+    elif counts.rows_rejected and not settings.skip_on_invalid_records:
+        code = 3
+    else:
+        code = 0
+    return JobResult(code, report, error)

@@ -1,0 +1,55 @@
+"""`braze-export run`: open the input, run the job, print the summary, write the report."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from connector.config import Settings
+from connector.errors import ConnectorError
+from connector.job import JobOptions, JobResult, run_job
+from connector.logs import Progress
+from connector.report import Ledger, build_report, write_report
+from connector.sources import open_source
+
+log = logging.getLogger("braze_export")
+
+
+def summary(report: dict[str, Any]) -> str:
+    return (f"{report['status']}: {report['rows_read']} rows read, {report['rows_delivered']} delivered, "
+            f"{report['rows_skipped']} skipped, {report['rows_rejected']} rejected, "
+            f"{report['rows_failed']} failed; {report['requests']} requests, {report['retries']} retries, "
+            f"{report['elapsed_seconds']:.2f}s")
+
+
+def _finish(result: JobResult, report_path: str | None) -> int:
+    report = result.report
+    if result.error is not None:
+        log.error("%s", result.error)
+    fields = {k: v for k, v in report.items() if k != "error"}
+    log.info("%s", summary(report), extra={"fields": {"event": "summary", **fields}})
+    if report.get("reject_file"):
+        log.info("rows not delivered, with their reasons: %s", report["reject_file"])
+    if report_path:
+        write_report(report_path, report)
+    return result.exit_code
+
+
+def run_from_cli(load: Callable[[], Settings], *, report_path: str | None, dry_run: bool,
+                 json_logs: bool) -> int:
+    try:
+        settings = load()
+    except ConnectorError as exc:
+        ledger = Ledger(None)
+        return _finish(JobResult(exc.exit_code, build_report(ledger, True, str(exc), {}), exc), report_path)
+    ledger = Ledger(settings.reject_file)
+    try:
+        source = open_source(settings.input)
+    except ConnectorError as exc:
+        ledger.close()
+        return _finish(JobResult(exc.exit_code, build_report(ledger, True, str(exc), {}), exc), report_path)
+    with source, Progress(ledger, source.progress, json_logs=json_logs):
+        result = run_job(settings, source, source.columns, ledger, JobOptions(dry_run=dry_run))
+    if dry_run:
+        log.info("dry run: nothing was sent")
+    return _finish(result, report_path)

@@ -1,0 +1,211 @@
+"""user_track / custom_events and purchases: one event or purchase object per row."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, NamedTuple, Sequence
+
+from connector.errors import HeaderError, InvalidRow
+from connector.model import Item
+from connector.writers.header import (
+    TRACK_IDENTIFIERS,
+    PlanCache,
+    check_names,
+    pre_formatted_notes,
+    require,
+    row_name_check,
+    spacing_notes,
+)
+from connector.writers.identity import contact, track_identity
+from connector.writers.options import WriterOptions
+from connector.writers.properties import (
+    EVENT_PROPERTIES_BYTES,
+    PURCHASE_PROPERTIES_BYTES,
+    RESERVED_KEYS,
+    check_payload,
+    pre_formatted_property,
+    properties_object,
+    property_column,
+)
+from connector.writers.structures import Converter
+from connector.writers.times import to_time
+from connector.writers.values import check_float, text_value, to_bool
+
+COMMON = ("app_id", "properties", "_update_existing_only")
+REQUIRED = "required, but empty"
+
+
+class Plan(NamedTuple):
+    """The property columns of rows that have these keys, and their converters."""
+
+    props: tuple[tuple[str, Converter], ...]
+    names: frozenset[str]  # the property columns' names
+
+
+def required(row: Mapping[str, Any], column: str) -> Any:
+    """The row's value of a required column; InvalidRow when it is empty."""
+    v = row.get(column)
+    if v is None or v == "":
+        raise InvalidRow(column, REQUIRED)
+    return v
+
+
+class TrackObjectWriter:
+    """What events and purchases share: identity, properties, app_id, _update_existing_only."""
+
+    endpoint = "/users/track"
+    bucket = "track"
+    array = ""
+    what = ""  # "custom_events" | "purchases"
+    noun = ""  # "custom event" | "purchase"
+    required_columns: tuple[str, ...] = ()
+    optional_columns: tuple[str, ...] = COMMON
+    limit = 0
+
+    def __init__(self, options: WriterOptions) -> None:
+        self._pre_formatted = options.pre_formatted_fields
+        self._update_existing_only = options.update_existing_only
+        self._fixed = frozenset(TRACK_IDENTIFIERS + self.required_columns + self.optional_columns)
+        self._plans: PlanCache[Plan] = PlanCache(self._compile)
+
+    def check_columns(self, columns: Sequence[str]) -> list[str]:
+        """HeaderError for a missing required or identifier column, or a reserved property name."""
+        present = check_names(columns, track=True)
+        if not present.intersection(TRACK_IDENTIFIERS):
+            raise HeaderError(
+                f"no identifier column: {self.what} needs external_id, braze_id, "
+                "alias_name+alias_label, email or phone"
+            )
+        require(present, self.required_columns, self.what)
+        try:
+            self._plans.compile(tuple(columns))
+        except InvalidRow as e:
+            raise HeaderError(str(e)) from None
+        return spacing_notes(columns, self._fixed) + pre_formatted_notes(
+            columns, self._pre_formatted, self._fixed - {"properties"}
+        )
+
+    def _compile(self, keys: tuple[str, ...]) -> Plan:
+        row_name_check(keys, track=True)
+        props = []
+        for column in keys:
+            if column in self._fixed:
+                continue
+            if column in RESERVED_KEYS:
+                raise InvalidRow(column, "Braze reserves this property name (the event's name goes in column name)")
+            props.append((column, pre_formatted_property if column in self._pre_formatted else property_column))
+        return Plan(tuple(props), frozenset(c for c, _ in props))
+
+    def build(self, row: Mapping[str, Any]) -> Item:
+        """The event or purchase object of one row."""
+        plan = self._plans.get(tuple(row))
+        body, key, by_alias, by_contact = track_identity(row)
+        if not by_contact:
+            contact(row, body)
+        self._fields(row, body)
+        v = row.get("app_id")
+        if v is not None:
+            body["app_id"] = text_value("app_id", v)
+        v = row.get("properties")
+        if v is not None:
+            props, structured = properties_object(v)
+        else:
+            props, structured = {}, False
+        for column, convert in plan.props:
+            v = row[column]
+            if v is not None:
+                out = props[column] = convert(column, v)
+                if not structured:
+                    t = type(out)
+                    structured = t is list or t is dict
+        if props:
+            check_payload(props, plan.names, self.limit, self.noun, structured)
+            body["properties"] = props
+        v = row.get("_update_existing_only")
+        if v is not None:
+            body["_update_existing_only"] = to_bool("_update_existing_only", v)
+        elif self._update_existing_only:
+            body["_update_existing_only"] = True
+        return Item(self.array, body, key)
+
+    def _fields(self, row: Mapping[str, Any], body: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+class EventsWriter(TrackObjectWriter):
+    """Rows -> `events` objects of /users/track."""
+
+    array = "events"
+    what = "custom_events"
+    noun = "custom event"
+    required_columns = ("name", "time")
+    limit = EVENT_PROPERTIES_BYTES
+
+    def _fields(self, row: Mapping[str, Any], body: dict[str, Any]) -> None:
+        body["name"] = text_value("name", required(row, "name"))
+        body["time"] = to_time("time", required(row, "time"))
+
+
+class PurchasesWriter(TrackObjectWriter):
+    """Rows -> `purchases` objects of /users/track."""
+
+    array = "purchases"
+    what = "purchases"
+    noun = "purchase"
+    required_columns = ("product_id", "currency", "price", "time")
+    optional_columns = COMMON + ("quantity",)
+    limit = PURCHASE_PROPERTIES_BYTES
+
+    def _fields(self, row: Mapping[str, Any], body: dict[str, Any]) -> None:
+        body["product_id"] = text_value("product_id", required(row, "product_id"))
+        body["currency"] = currency(required(row, "currency"))
+        body["price"] = price(required(row, "price"))
+        v = row.get("quantity")
+        if v is not None and v != "":
+            body["quantity"] = quantity(v)
+        body["time"] = to_time("time", required(row, "time"))
+
+
+def currency(v: Any) -> str:
+    """An ISO 4217 code: three ASCII letters, sent upper-case."""
+    if isinstance(v, str) and len(v) == 3 and v.isascii() and v.isalpha():
+        return v.upper()
+    raise InvalidRow("currency", "must be a three-letter ISO 4217 code such as USD")
+
+
+def price(v: Any) -> float | int:
+    """A finite number; text is converted to a float."""
+    t = type(v)
+    if t is float:
+        return check_float("price", v)
+    if t is int:
+        return v
+    if isinstance(v, str) and "_" not in v:
+        try:
+            number = float(v)
+        except ValueError:
+            pass
+        else:
+            if math.isfinite(number):
+                return number
+            raise InvalidRow("price", "NaN or Infinity is not allowed")
+    if isinstance(v, float):
+        return check_float("price", float(v))
+    raise InvalidRow("price", "must be a number")
+
+
+def quantity(v: Any) -> int:
+    """A whole number from 1 to 100 (text of digits, an integer, or a whole float)."""
+    n: int | None = None
+    if type(v) is int:
+        n = v
+    elif type(v) is float and v.is_integer():
+        n = int(v)
+    elif isinstance(v, str):
+        s = v.strip()
+        if s.isascii() and s.isdigit():
+            n = int(s)
+    if n is None or not 1 <= n <= 100:
+        raise InvalidRow("quantity", "must be a whole number from 1 to 100")
+    return n
+
