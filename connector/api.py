@@ -1,0 +1,125 @@
+"""The Python API: `export(rows, config)` runs one job in-process and returns its `Report`."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from connector.config import Settings, load_config, parse_config
+from connector.errors import ConfigError, InvalidRow, JobError, UsageError
+from connector.job import JobOptions, JobResult, run_job
+from connector.report import Ledger, write_report
+from connector.runner import summary
+
+__all__ = ["Report", "export"]
+
+log = logging.getLogger("braze_export")
+
+Config = Mapping[str, Any] | str | os.PathLike[str] | Settings
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """What one export did: the `--report` JSON's fields, plus the exit code `run` would return.
+
+    exit_code: 0 success, 1 failed or aborted, 3 finished but Braze rejected rows (2 is never
+    returned: usage errors are raised). error: the one-line message of a failed job, else None.
+    """
+
+    status: str
+    rows_read: int
+    rows_delivered: int
+    rows_skipped: int
+    rows_rejected: int
+    rows_failed: int
+    requests: int
+    retries: int
+    reject_file: str | None
+    elapsed_seconds: float
+    exit_code: int
+    error: str | None = None
+    requests_unknown_fate: int = 0
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when every row was delivered, or skipped as skip_on_invalid_records allows."""
+        return self.exit_code == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field (e.g. an Airflow task's return value, for XCom)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_result(cls, result: JobResult) -> "Report":
+        r = result.report
+        return cls(
+            status=r["status"], rows_read=r["rows_read"], rows_delivered=r["rows_delivered"],
+            rows_skipped=r["rows_skipped"], rows_rejected=r["rows_rejected"], rows_failed=r["rows_failed"],
+            requests=r["requests"], retries=r["retries"], reject_file=r["reject_file"],
+            elapsed_seconds=r["elapsed_seconds"], exit_code=result.exit_code, error=r.get("error"),
+            requests_unknown_fate=r.get("requests_unknown_fate", 0), dry_run=bool(r.get("dry_run", False)),
+        )
+
+
+def export(rows: Iterable[Mapping[str, Any]], config: Config, *, report_path: str | os.PathLike[str] | None = None,
+           dry_run: bool = False, raise_on_failure: bool = False,
+           columns: Sequence[str] | None = None) -> Report:
+    """Export `rows` (mappings of column to value, numbered from 1) to Braze as `config` says.
+
+    `config` is a mapping (read like a config file: `${VAR}` expanded, validated by the schema),
+    the path of a YAML/JSON config file, or a `Settings`; its `input` section is not used.
+    `columns`, when given, is checked as the input's header before anything is sent.
+    Raises ConfigError or HeaderError (UsageError: nothing was sent). A job that fails is
+    returned as a Report with status "failed" and exit_code 1, unless `raise_on_failure`, which
+    raises its JobError (with the Report as its `report` attribute). Rejections (exit_code 3)
+    are never raised. The report is written to `report_path` whatever the outcome.
+    """
+    settings = _settings(config)
+    ledger = Ledger(settings.reject_file)
+    result = run_job(settings, _numbered(rows), list(columns) if columns is not None else None,
+                     ledger, JobOptions(dry_run=dry_run))
+    if isinstance(result.error, UsageError):
+        raise result.error
+    report = Report.from_result(result)
+    if report.error is not None:
+        log.error("%s", report.error)
+    log.info("%s", summary(result.report))
+    if report_path is not None:
+        write_report(os.fspath(report_path), result.report)
+    if raise_on_failure and report.status == "failed":
+        error = result.error if isinstance(result.error, JobError) else JobError(
+            f"{report.rows_failed} rows were not delivered (see {report.reject_file})")
+        error.report = report  # type: ignore[attr-defined]
+        raise error
+    return report
+
+
+def _settings(config: Config) -> Settings:
+    if isinstance(config, Settings):
+        return config
+    if isinstance(config, (str, os.PathLike)):
+        return load_config(config)
+    if isinstance(config, Mapping):
+        return parse_config(config)
+    raise ConfigError(f"config must be a mapping, a file path or Settings, not a {type(config).__name__}")
+
+
+def _numbered(rows: Iterable[Mapping[str, Any]]) -> Iterator[tuple[int, dict[str, Any] | InvalidRow]]:
+    """(row number, values) from 1; a row that is not a mapping is an invalid row."""
+    for n, row in enumerate(rows, 1):
+        if isinstance(row, Mapping):
+            yield n, {str(k): _plain(v) for k, v in row.items()}
+        else:
+            yield n, InvalidRow(None, f"is a {type(row).__name__}, not a mapping of column names to values")
+
+
+def _plain(value: Any) -> Any:
+    """Decimal (from database drivers and Spark) as an int when integral, else a float."""
+    if isinstance(value, Decimal) and value.is_finite():
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
