@@ -56,7 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     config_args(run)
     run.add_argument("--report", help="write the JSON report here (whatever the outcome)")
     run.add_argument("--reject-file", help="rejected-rows file (overrides reject_file)")
-    run.add_argument("--dry-run", action="store_true", help="do everything but send")
+    run.add_argument("--dry-run", action="store_true", help="do everything but send (the state_file is not used)")
+    run.add_argument("--restart", action="store_true",
+                     help="forget the state_file's progress on this job and send every row again "
+                          "(delta and dedupe_key still apply)")
     run.set_defaults(func=cmd_run)
 
     from connector.sandbox.command import register
@@ -101,7 +104,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     extra = {"reject_file": args.reject_file} if args.reject_file else None
     return run_from_cli(lambda: _settings(args, extra), report_path=args.report,
-                        dry_run=args.dry_run, json_logs=args.log_format == "json")
+                        dry_run=args.dry_run, json_logs=args.log_format == "json", restart=args.restart)
 
 
 def _terminate(signum: int, frame: object) -> None:

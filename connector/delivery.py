@@ -15,7 +15,7 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable, Protocol, Sequence
 
 from connector.batching import Batch, Batcher, Entry
 from connector.braze.outcome import Kind, Outcome
@@ -32,6 +32,14 @@ NOT_REPLAYABLE = frozenset({"events", "purchases"})   # Braze never de-duplicate
 class Transport(Protocol):
     def post(self, path: str, body: bytes) -> Outcome: ...
     def close(self) -> None: ...
+
+
+class Journal(Protocol):
+    """Told of each batch: before its first request, and once its rows have their final outcome."""
+
+    def sending(self, batch: Batch) -> None: ...
+    def unsent(self, batch: Batch) -> None: ...                 # split: its rows go on in halves
+    def settled(self, batch: Batch, delivered: Sequence[Entry], lost: bool = False) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -52,8 +60,10 @@ class Delivery:
     """Call `submit` for each object from one thread, then `finish` (or `abort`, then `finish`)."""
 
     def __init__(self, policy: DeliveryPolicy, transports: Callable[[], Transport], pacer: Pacer,
-                 ledger: Ledger, *, clock: Callable[[], float] = time.monotonic, seed: int | None = None) -> None:
+                 ledger: Ledger, *, clock: Callable[[], float] = time.monotonic, seed: int | None = None,
+                 journal: Journal | None = None) -> None:
         self._policy = policy
+        self._journal = journal
         self._pacer = pacer
         self._ledger = ledger
         self._clock = clock
@@ -132,6 +142,8 @@ class Delivery:
                 return self._fail(batch, self._not_sent_reason())
             if not self._pacer.acquire(give_up_at):
                 return self._give_up(batch, "the rate limit left no slot within the retry time")
+            if retries == 0 and self._journal is not None:
+                self._journal.sending(batch)
             outcome = transport.post(policy.path, batch.body())
             self._ledger.request(unknown_fate=outcome.kind is Kind.UNKNOWN_FATE)
             if outcome.rate.remaining == 0 and outcome.rate.reset_in:
@@ -155,6 +167,8 @@ class Delivery:
         kind = outcome.kind
         if kind is Kind.DELIVERED:
             self._ledger.delivered(len(batch.entries))
+            if self._journal is not None:
+                self._journal.settled(batch, batch.entries)
         elif kind is Kind.PARTIAL:
             self._partial(batch, outcome)
         elif kind is Kind.REJECTED:
@@ -164,6 +178,8 @@ class Delivery:
                 self._reject(batch, "Braze refused the object as too large (HTTP 413)")
             else:
                 work.extendleft(reversed(batch.halves()))
+                if self._journal is not None:
+                    self._journal.unsent(batch)
         elif kind is Kind.AUTH:
             hint = _AUTH_HINT.format(path=self._policy.path)
             self.abort(AuthError(f"Braze refused the request (HTTP {outcome.status}): {hint}"))
@@ -174,7 +190,7 @@ class Delivery:
             self._fail(batch, f"HTTP {outcome.status} from Braze: {outcome.message}")
         elif kind is Kind.UNKNOWN_FATE and self._policy.at_most_once and batch.array in NOT_REPLAYABLE:
             self._fail(batch, "the connection was lost after the request was sent, so Braze may "
-                              "or may not have it; not resent because event_delivery is at_most_once")
+                              "or may not have it; not resent because event_delivery is at_most_once", lost=True)
         else:
             return False
         return True
@@ -194,12 +210,18 @@ class Delivery:
         rejected = [(e.row, f"rejected by Braze: {r}", e.values) for e, r in zip(batch.entries, reasons) if r]
         self._ledger.not_delivered("rejected", rejected)
         self._ledger.delivered(len(batch.entries) - len(rejected))
+        if self._journal is not None:
+            self._journal.settled(batch, [e for e, r in zip(batch.entries, reasons) if not r])
 
     def _reject(self, batch: Batch, reason: str) -> None:
         self._ledger.not_delivered("rejected", ((e.row, reason, e.values) for e in batch.entries))
+        if self._journal is not None:
+            self._journal.settled(batch, ())
 
-    def _fail(self, batch: Batch, reason: str) -> None:
+    def _fail(self, batch: Batch, reason: str, lost: bool = False) -> None:
         self._ledger.not_delivered("failed", ((e.row, reason, e.values) for e in batch.entries))
+        if self._journal is not None:
+            self._journal.settled(batch, (), lost)
 
     def _give_up(self, batch: Batch, reason: str) -> None:
         self.abort(DeliveryError(f"{batch.rows}: {reason}"))

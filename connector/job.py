@@ -6,18 +6,21 @@ import contextlib
 import json
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from connector.batching import Entry
 from connector.braze.client import ENDPOINTS, BrazeClient
 from connector.braze.outcome import Kind, Outcome
 from connector.config import Settings
+from connector.config.settings import InputSettings
 from connector.delivery import Delivery, DeliveryPolicy, Transport
-from connector.errors import ConnectorError, InvalidRow, JobError, RowAborted, UsageError
+from connector.errors import ConnectorError, InvalidRow, JobError, RowAborted
 from connector.pacing import DEFAULT_RATES, Pacer, PacingPolicy
 from connector.report import Ledger, build_report
 from connector.retry import RetryPolicy
+from connector.state import StateSession, check_settings, writer_columns
+from connector.state.gate import Gate
 from connector.writers import Writer, WriterOptions, make_writer
 
 log = logging.getLogger("braze_export")
@@ -39,6 +42,8 @@ class JobOptions:
     dry_run: bool = False
     seed: int | None = None
     extra_report: Mapping[str, Any] = field(default_factory=dict)
+    resume_input: InputSettings | None = None   # the input a state_file's job is resumed on; None: no resume
+    restart: bool = False                       # forget the state's progress on this job and start over
 
 
 class _DryRun:
@@ -108,22 +113,26 @@ def check_header(writer: Writer, columns: Sequence[str] | None) -> None:
 class _Pump:
     """Reads rows, builds objects, hands them to delivery; settles invalid rows on the spot."""
 
-    def __init__(self, writer: Writer, delivery: Delivery, ledger: Ledger, skip_invalid: bool) -> None:
+    def __init__(self, writer: Writer, delivery: Delivery, ledger: Ledger, skip_invalid: bool,
+                 gate: Gate | None = None) -> None:
         self._build = writer.build
         self._delivery = delivery
         self._ledger = ledger
         self._skip = skip_invalid
+        self._gate = gate
         self._encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
     def run(self, rows: Rows) -> None:
-        read, build, encode, submit = self._ledger.read, self._build, self._encode, self._delivery.submit
+        read, build, encode, submit, gate = (self._ledger.read, self._build, self._encode,
+                                             self._delivery.submit, self._gate)
         for n, values in rows:
             read()
             if isinstance(values, InvalidRow):
                 self._invalid(n, values, getattr(values, "values", None))
-            else:
+            elif gate is None or not gate.earlier(n, values):     # a state: settled by an earlier run
                 try:
-                    item = build(values)
+                    plain, key = (values, None) if gate is None else gate.prepare(values)
+                    item = build(plain)
                     data = encode(item.body).encode("utf-8")
                 except InvalidRow as invalid:
                     self._invalid(n, invalid, values)
@@ -131,7 +140,10 @@ class _Pump:
                     self._invalid(n, InvalidRow(None, "cannot be sent as JSON (NaN, Infinity or text "
                                                       "that is not valid UTF-8)"), values)
                 else:
-                    submit(item.key, item.array, Entry(n, values, data))
+                    if gate is None:
+                        submit(item.key, item.array, Entry(n, values, data))
+                    else:
+                        gate.add(n, values, item, data, key)
             if self._delivery.error is not None:
                 return
 
@@ -146,12 +158,27 @@ class _Pump:
 def run_job(settings: Settings, rows: Rows, columns: Sequence[str] | None, ledger: Ledger,
             options: JobOptions = JobOptions()) -> JobResult:
     """Run the export of `rows`; every row read ends in the ledger. Never raises a ConnectorError."""
-    error: ConnectorError | None = None
+    state: StateSession | None = None
     try:
+        check_settings(settings)
         writer = make_job_writer(settings)
-        check_header(writer, columns)
-    except UsageError as exc:
+        check_header(writer, writer_columns(settings, columns))
+        if settings.state_file is not None and not options.dry_run:
+            state = StateSession(settings, ledger, options.resume_input, options.restart)
+    except ConnectorError as exc:
         return _result(settings, ledger, exc, options)
+    try:
+        result = _deliver(settings, writer, rows, ledger, options, state)
+    finally:
+        if state is not None:
+            state.close(reached_end=False)
+    return result
+
+
+def _deliver(settings: Settings, writer: Writer, rows: Rows, ledger: Ledger, options: JobOptions,
+             state: StateSession | None) -> JobResult:
+    error: ConnectorError | None = None
+    gate = state.gate if state is not None else None
     policy = delivery_policy(settings, writer.endpoint)
     with braze_endpoint(settings) as (base_url, key):
         def transports() -> Transport:
@@ -160,15 +187,25 @@ def run_job(settings: Settings, rows: Rows, columns: Sequence[str] | None, ledge
             return BrazeClient(base_url, key, timeout_s=settings.timeout_millis / 1000)
 
         pacer = Pacer(pacing_policy(settings, writer.bucket))
-        delivery = Delivery(policy, transports, pacer, ledger, seed=options.seed)
+        delivery = Delivery(policy, transports, pacer, ledger, seed=options.seed, journal=gate)
+        if gate is not None:
+            gate.bind(delivery.submit, delivery.abort)
         try:
-            _Pump(writer, delivery, ledger, settings.skip_on_invalid_records).run(rows)
+            _Pump(writer, delivery, ledger, settings.skip_on_invalid_records, gate).run(rows)
+            if gate is not None:
+                gate.flush()
         except (JobError, KeyboardInterrupt) as exc:
             error = exc if isinstance(exc, JobError) else JobError("interrupted")
             delivery.abort(error)
+            if gate is not None:
+                gate.discard(f"not sent: the job was aborted ({error})")
         finally:
             delivery.finish()
-    return _result(settings, ledger, error or delivery.error, options)
+    error = error or delivery.error
+    if state is not None and error is None:
+        state.close(reached_end=True)
+    extra = {**options.extra_report, **state.report()} if state is not None else options.extra_report
+    return _result(settings, ledger, error, replace(options, extra_report=extra))
 
 
 def _result(settings: Settings, ledger: Ledger, error: ConnectorError | None, options: JobOptions) -> JobResult:

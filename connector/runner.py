@@ -19,7 +19,16 @@ def summary(report: dict[str, Any]) -> str:
     return (f"{report['status']}: {report['rows_read']} rows read, {report['rows_delivered']} delivered, "
             f"{report['rows_skipped']} skipped, {report['rows_rejected']} rejected, "
             f"{report['rows_failed']} failed; {report['requests']} requests, {report['retries']} retries, "
-            f"{report['elapsed_seconds']:.2f}s")
+            f"{report['elapsed_seconds']:.2f}s{_state_summary(report)}")
+
+
+def _state_summary(report: dict[str, Any]) -> str:
+    """'; state: 10 delivered earlier, ...' for the counts a state_file adds, when not zero."""
+    names = (("rows_delivered_earlier", "delivered earlier"), ("rows_unknown_fate_at_resume", "of unknown fate at resume"),
+             ("rows_unchanged", "unchanged"), ("attributes_unchanged", "attributes unchanged"),
+             ("rows_duplicate", "duplicate"))
+    parts = [f"{report[k]} {words}" for k, words in names if report.get(k)]
+    return f"; state: {', '.join(parts)}" if parts else ""
 
 
 def _finish(result: JobResult, report_path: str | None) -> int:
@@ -36,7 +45,7 @@ def _finish(result: JobResult, report_path: str | None) -> int:
 
 
 def run_from_cli(load: Callable[[], Settings], *, report_path: str | None, dry_run: bool,
-                 json_logs: bool) -> int:
+                 json_logs: bool, restart: bool = False) -> int:
     try:
         settings = load()
     except ConnectorError as exc:
@@ -49,7 +58,8 @@ def run_from_cli(load: Callable[[], Settings], *, report_path: str | None, dry_r
         ledger.close()
         return _finish(JobResult(exc.exit_code, build_report(ledger, True, str(exc), {}), exc), report_path)
     with source, Progress(ledger, source.progress, json_logs=json_logs):
-        result = run_job(settings, source, source.columns, ledger, JobOptions(dry_run=dry_run))
+        result = run_job(settings, source, source.columns, ledger,
+                         JobOptions(dry_run=dry_run, resume_input=settings.input, restart=restart))
     if dry_run:
         log.info("dry run: nothing was sent")
     return _finish(result, report_path)

@@ -1,0 +1,209 @@
+"""The state's two seams into a job: the gate rows pass on their way to delivery, and the journal
+delivery calls around each batch (recorded before it is sent, settled once Braze answered)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+from connector.batching import Batch, Entry
+from connector.errors import InvalidRow, JobError
+from connector.model import Item
+from connector.report import Ledger
+from connector.state.delta import Changes, diff
+from connector.state.fingerprint import canonical, key_hash
+from connector.state.store import Settled, StateStore
+
+log = logging.getLogger("braze_export")
+
+CHUNK_ROWS = 500        # rows looked up in the state at once
+LOST_REASON = ("Braze may or may not have it: its request was in flight when an earlier run stopped or lost "
+               "its connection; not resent because event_delivery is at_most_once")
+
+Submit = Callable[[str, str, Entry], None]
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A row sent and not yet settled: what its acknowledgement tells the state."""
+
+    user: bytes | None = None
+    changes: Changes | None = None
+    key: bytes | None = None
+
+
+def _state_error(exc: sqlite3.Error) -> JobError:
+    return JobError(f"cannot write the state file: {exc}")
+
+
+class Gate:
+    """Rows pass here before delivery: earlier runs' rows are settled, unchanged or duplicate rows
+    are not sent; the journal side records batches in flight and what Braze acknowledged."""
+
+    def __init__(self, store: StateStore, ledger: Ledger, *, scope: str, delta: bool, dedupe_key: str | None) -> None:
+        self._store = store
+        self._ledger = ledger
+        self._scope = scope
+        self._delta = delta
+        self._dedupe_key = dedupe_key
+        self._chunk: list[tuple[int, Mapping[str, Any], Item, bytes, bytes | None]] = []
+        self._pending: dict[int, _Pending] = {}
+        self._overlay: dict[bytes, list[Any]] = {}      # user -> [rows in flight, {name id: fp}]
+        self._inflight: dict[int, int | None] = {}
+        self._submit: Submit | None = None
+        self._on_error: Callable[[JobError], None] = lambda error: None
+        self._encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+        self.counts: Counter[str] = Counter()
+
+    def bind(self, submit: Submit, on_error: Callable[[JobError], None]) -> None:
+        """Where rows to send go (delivery's submit), and how a state failure aborts the job."""
+        self._submit = submit
+        self._on_error = on_error
+
+    # -- the reading side (one thread) ------------------------------------------------------
+    def earlier(self, n: int, values: Mapping[str, Any]) -> bool:
+        """True when an earlier run of this job settled row n; it is counted here."""
+        store = self._store
+        if n in store.done:
+            self._ledger.delivered(1)
+            self.counts["rows_delivered_earlier"] += 1
+            return True
+        if n in store.lost:
+            self._ledger.not_delivered("failed", [(n, LOST_REASON, values)])
+            return True
+        return False
+
+    def prepare(self, values: dict[str, Any]) -> tuple[dict[str, Any], bytes | None]:
+        """The row the writer builds from (without the dedupe_key column) and its hashed key."""
+        column = self._dedupe_key
+        if column is None:
+            return values, None
+        rest = dict(values)
+        key = rest.pop(column, None)
+        if key is None or key == "":
+            raise InvalidRow(column, "required, but empty (it is the dedupe_key)")
+        text = key if isinstance(key, str) else canonical(key).decode("utf-8", "surrogatepass")
+        return rest, key_hash(self._scope, text)
+
+    def add(self, n: int, values: Mapping[str, Any], item: Item, data: bytes, key: bytes | None) -> None:
+        if not self._delta and key is None:
+            self._send(n, values, item, data, None)
+            return
+        self._chunk.append((n, values, item, data, key))
+        if len(self._chunk) >= CHUNK_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        chunk, self._chunk = self._chunk, []
+        if not chunk:
+            return
+        try:
+            with self._store.lock:
+                sends, done = self._delta_decide(chunk) if self._delta else self._dedupe_decide(chunk)
+                if done:
+                    self._store.mark_done(done)
+        except sqlite3.Error as exc:
+            raise _state_error(exc) from None
+        if done:
+            self._ledger.delivered(len(done))
+        for n, values, item, data, pending in sends:
+            self._send(n, values, item, data, pending)
+
+    def discard(self, reason: str) -> None:
+        """The job was aborted: rows waiting for their lookup are counted as failed."""
+        chunk, self._chunk = self._chunk, []
+        self._ledger.not_delivered("failed", [(n, reason, values) for n, values, *_ in chunk])
+
+    def _delta_decide(self, chunk: list) -> tuple[list, list[int]]:
+        store, overlay = self._store, self._overlay
+        users = [key_hash(self._scope, item.key) for _, _, item, _, _ in chunk]
+        stored = store.users(list(set(users)))
+        sends, done = [], []
+        for (n, values, item, data, _), user in zip(chunk, users):
+            mine, seen = overlay.get(user), stored.get(user)
+
+            def current(nid: int) -> bytes | None:
+                if mine is not None and nid in mine[1]:
+                    return mine[1][nid]
+                return seen.get(nid) if seen is not None else None
+
+            verdict = diff(item.body, item.key, current, store.name_id, seen is not None or mine is not None)
+            self.counts["attributes_unchanged"] += verdict.unchanged
+            if verdict.body is None:
+                self.counts["rows_unchanged"] += 1
+                done.append(n)
+                continue
+            if mine is None:
+                mine = overlay[user] = [0, {}]
+            mine[0] += 1
+            mine[1].update(verdict.changes)
+            body = data if verdict.unchanged == 0 else self._encode(verdict.body).encode("utf-8")
+            sends.append((n, values, item, body, _Pending(user=user, changes=verdict.changes)))
+        return sends, done
+
+    def _dedupe_decide(self, chunk: list) -> tuple[list, list[int]]:
+        known = self._store.known_keys(list({key for *_, key in chunk}))
+        sends, done = [], []
+        for n, values, item, data, key in chunk:
+            if key in known:
+                self.counts["rows_duplicate"] += 1
+                done.append(n)
+            else:
+                sends.append((n, values, item, data, _Pending(key=key)))
+        return sends, done
+
+    def _send(self, n: int, values: Mapping[str, Any], item: Item, data: bytes, pending: _Pending | None) -> None:
+        assert self._submit is not None, "bind() first"
+        if pending is not None:
+            self._pending[n] = pending
+        self._submit(item.key, item.array, Entry(n, values, data))
+
+    # -- the journal (lane threads) ----------------------------------------------------------
+    def sending(self, batch: Batch) -> None:
+        """Record the batch as in flight before its first request."""
+        try:
+            record = self._store.sending([e.row for e in batch.entries])
+        except sqlite3.Error as exc:
+            return self._on_error(_state_error(exc))
+        with self._store.lock:
+            self._inflight[id(batch)] = record
+
+    def unsent(self, batch: Batch) -> None:
+        """The batch was not applied and its rows travel on in other batches (a 413 split)."""
+        with self._store.lock:
+            record = self._inflight.pop(id(batch), None)
+            if record is not None:
+                try:
+                    self._store.settle(Settled(record, ()))
+                except sqlite3.Error as exc:
+                    self._on_error(_state_error(exc))
+
+    def settled(self, batch: Batch, delivered: Sequence[Entry], lost: bool = False) -> None:
+        """Braze's final answer on the batch: record what it acknowledged, in one transaction."""
+        rows = {e.row for e in delivered}
+        users: dict[bytes, Changes] = {}
+        keys: list[bytes] = []
+        with self._store.lock:
+            record = self._inflight.pop(id(batch), None)
+            for e in batch.entries:
+                p = self._pending.pop(e.row, None)
+                if p is None:
+                    continue
+                if p.user is not None:
+                    if e.row in rows:
+                        users.setdefault(p.user, {}).update(p.changes or {})
+                    mine = self._overlay[p.user]
+                    mine[0] -= 1
+                    if mine[0] == 0:
+                        del self._overlay[p.user]
+                if p.key is not None and e.row in rows:
+                    keys.append(p.key)
+            lost_rows = [e.row for e in batch.entries] if lost else []
+            try:
+                self._store.settle(Settled(record, sorted(rows), lost_rows, users, keys))
+            except sqlite3.Error as exc:
+                self._on_error(_state_error(exc))

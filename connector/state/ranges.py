@@ -1,0 +1,73 @@
+"""A set of row numbers kept as merged, sorted ranges: acknowledgements arrive out of order."""
+
+from __future__ import annotations
+
+import bisect
+from typing import Iterable, Iterator
+
+
+class RangeSet:
+    """Row numbers as disjoint ranges [lo, hi]; `add_many` reports what changed, for the store."""
+
+    def __init__(self, ranges: Iterable[tuple[int, int]] = ()) -> None:
+        self._los: list[int] = []
+        self._his: list[int] = []
+        for lo, hi in sorted(ranges):
+            if self._his and lo <= self._his[-1] + 1:
+                self._his[-1] = max(self._his[-1], hi)
+            else:
+                self._los.append(lo)
+                self._his.append(hi)
+
+    def __contains__(self, n: int) -> bool:
+        i = bisect.bisect_right(self._los, n) - 1
+        return i >= 0 and self._his[i] >= n
+
+    def __len__(self) -> int:
+        """How many row numbers the set holds."""
+        return sum(hi - lo + 1 for lo, hi in zip(self._los, self._his))
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return iter(list(zip(self._los, self._his)))
+
+    @property
+    def range_count(self) -> int:
+        return len(self._los)
+
+    def add(self, n: int) -> tuple[list[int], tuple[int, int] | None]:
+        """Add one row: (starts of ranges that disappeared, the range now holding n) or ([], None)."""
+        los, his = self._los, self._his
+        i = bisect.bisect_right(los, n) - 1
+        if i >= 0 and his[i] >= n:
+            return [], None
+        left = i >= 0 and his[i] == n - 1
+        right = i + 1 < len(los) and los[i + 1] == n + 1
+        if left and right:
+            gone = los[i + 1]
+            his[i] = his[i + 1]
+            del los[i + 1], his[i + 1]
+            return [gone], (los[i], his[i])
+        if left:
+            his[i] = n
+            return [], (los[i], n)
+        if right:
+            gone = los[i + 1]
+            los[i + 1] = n
+            return [gone], (n, his[i + 1])
+        los.insert(i + 1, n)
+        his.insert(i + 1, n)
+        return [], (n, n)
+
+    def add_many(self, rows: Iterable[int]) -> tuple[set[int], dict[int, int]]:
+        """Add rows: (range starts to delete, ranges to write as start -> end), net of each other."""
+        deleted: set[int] = set()
+        written: dict[int, int] = {}
+        for n in rows:
+            gone, now = self.add(n)
+            for lo in gone:
+                written.pop(lo, None)
+                deleted.add(lo)
+            if now is not None:
+                written[now[0]] = now[1]
+                deleted.discard(now[0])
+        return deleted, written

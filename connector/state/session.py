@@ -1,0 +1,110 @@
+"""Open the state for one run: check the settings, take the lock, find or start the job, report."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import Any, Sequence
+
+from connector.config import Settings
+from connector.config.settings import InputSettings
+from connector.errors import ConfigError, HeaderError, JobError
+from connector.report import Ledger
+from connector.state.fingerprint import config_fingerprint, input_identity
+from connector.state.gate import Gate
+from connector.state.lock import StateLock
+from connector.state.store import JobStart, StateStore
+
+log = logging.getLogger("braze_export")
+
+EVENT_TYPES = ("custom_events", "purchases")
+
+
+def check_settings(settings: Settings) -> None:
+    """Config rules of resume and delta that the schema cannot say."""
+    problems = []
+    attributes = settings.mode == "user_track" and settings.track_record_type == "user_profile_attributes"
+    if settings.delta and not attributes:
+        problems.append("delta: applies to mode user_track with track_record_type user_profile_attributes")
+    if settings.dedupe_key is not None:
+        if not (settings.mode == "user_track" and settings.track_record_type in EVENT_TYPES):
+            problems.append("dedupe_key: applies to track_record_type custom_events or purchases")
+        if settings.state_file is None:
+            problems.append("state_file: is required when dedupe_key is set")
+    if problems:
+        raise ConfigError("config is invalid", problems=tuple(problems))
+
+
+def writer_columns(settings: Settings, columns: Sequence[str] | None) -> Sequence[str] | None:
+    """The header the writer sees: the dedupe_key column is ours, never sent; it must be there."""
+    key = settings.dedupe_key
+    if columns is None or key is None:
+        return columns
+    if key not in columns:
+        raise HeaderError(f"the dedupe_key column {key} is not in the input")
+    return [c for c in columns if c != key]
+
+
+class StateSession:
+    """The state of one run: the lock, the store, the gate, and the counts for the report."""
+
+    def __init__(self, settings: Settings, ledger: Ledger, resume_input: InputSettings | None, restart: bool) -> None:
+        assert settings.state_file is not None
+        self._closed = False
+        self._lock = StateLock(settings.state_file)
+        self._lock.acquire()
+        try:
+            self.store = StateStore(settings.state_file)
+            self.start = self._begin(settings, resume_input, restart)
+        except BaseException:
+            self._lock.release()
+            raise
+        self.gate = Gate(self.store, ledger, scope=f"{settings.endpoint}\0{settings.track_record_type}",
+                         delta=settings.delta, dedupe_key=settings.dedupe_key)
+
+    def _begin(self, settings: Settings, resume_input: InputSettings | None, restart: bool) -> JobStart:
+        identity = input_identity(resume_input) if resume_input is not None else None
+        if identity is None:
+            log.info("state: rows read from standard input cannot be resumed; delta and dedupe_key still apply")
+            return JobStart(False, (), None)
+        lose = settings.event_delivery == "at_most_once" and settings.track_record_type in EVENT_TYPES
+        try:
+            start = self.store.begin_job(config_fingerprint(settings), identity, restart, lose)
+        except sqlite3.Error as exc:
+            raise JobError(f"cannot use the state file: {exc}") from None
+        if start.finished_before:
+            log.info("state: this input was already run to its end (%s); only rows not delivered then are "
+                     "sent; --restart sends it all again", start.finished_before)
+        elif start.resumed:
+            log.info("state: resuming an earlier run of this input: %d rows delivered then are not sent again",
+                     len(self.store.done))
+        if start.unknown_fate_rows:
+            what = "not resent (event_delivery is at_most_once)" if lose else "sent again"
+            log.warning("state: %d rows were in flight when the earlier run stopped; Braze may or may not "
+                        "have them; they are %s", len(start.unknown_fate_rows), what)
+        return start
+
+    def close(self, reached_end: bool) -> None:
+        """Release the state (once; later calls do nothing); `reached_end` marks the job finished."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if reached_end:
+                self.store.finish_job()
+            self.store.close()
+        except sqlite3.Error as exc:
+            log.error("cannot write the state file: %s", exc)
+        finally:
+            self._lock.release()
+
+    def report(self) -> dict[str, Any]:
+        counts = self.gate.counts
+        return {
+            "resumed": self.start.resumed,
+            "rows_delivered_earlier": counts["rows_delivered_earlier"],
+            "rows_unknown_fate_at_resume": len(self.start.unknown_fate_rows),
+            "rows_unchanged": counts["rows_unchanged"],
+            "attributes_unchanged": counts["attributes_unchanged"],
+            "rows_duplicate": counts["rows_duplicate"],
+        }
