@@ -8,7 +8,8 @@
           ├── InputError           the input cannot be opened or is not the format it claims
           ├── RowAborted           an invalid row with skip_on_invalid_records off
           ├── AuthError            Braze answered 401/403: key, instance host or permission
-          └── DeliveryError        a batch could not be delivered (retries exhausted, 400, ...)
+          ├── DeliveryError        a batch could not be delivered (retries exhausted, 404, ...)
+          └── StateBusy            another run holds the state file
 
     InvalidRow                     not raised to the user: a writer's or a source's verdict on
                                    one row (column, reason); the pipeline skips the row or turns
@@ -76,6 +77,10 @@ class AuthError(JobError):
 
 class DeliveryError(JobError):
     """A batch could not be delivered."""
+
+
+class StateBusy(JobError):
+    """Another run holds the state file (its lock)."""
 
 
 class InvalidRow(Exception):

@@ -11,6 +11,7 @@ from connector.config import Settings
 from connector.errors import InvalidRow
 from connector.job import check_header, delivery_policy, make_job_writer
 from connector.sources import open_source
+from connector.state import writer_columns
 
 log = logging.getLogger("braze_export")
 
@@ -22,11 +23,13 @@ def preview(settings: Settings, limit: int, out: TextIO) -> int:
     fate = "skipped" if settings.skip_on_invalid_records else "would abort the job"
     batches = []
     with open_source(settings.input) as source:
-        check_header(writer, source.columns)
+        check_header(writer, writer_columns(settings, source.columns))
         for n, values in source:
             try:
                 if isinstance(values, InvalidRow):
                     raise values
+                if settings.dedupe_key is not None:     # ours, never sent (docs/resume.md)
+                    values = {k: v for k, v in values.items() if k != settings.dedupe_key}
                 item = writer.build(values)
             except InvalidRow as invalid:
                 log.warning("row %d, %s (%s)", n, invalid, fate)

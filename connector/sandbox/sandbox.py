@@ -137,6 +137,14 @@ class Sandbox:
     def purchases(self) -> list[dict[str, Any]]:
         return self.store.purchases() if self.store else []
 
+    def idle(self) -> bool:
+        """No client connection is open: every request sent so far has been handled to its end."""
+        server = self._server
+        if server is None:
+            return True
+        with server.open_lock:
+            return not server.open
+
     def stats(self) -> dict[str, Any]:
         """Requests by path and status, objects received/rejected, rows applied, drops, faults."""
         return self.app.stats.snapshot()

@@ -6,11 +6,7 @@ import datetime as _dt
 import fcntl
 import os
 
-from connector.errors import JobError
-
-
-class StateBusy(JobError):
-    """Another run holds the state file."""
+from connector.errors import StateBusy
 
 
 class StateLock:

@@ -42,7 +42,7 @@ def _received(sandbox) -> int:
 
 def _idle(sandbox) -> bool:
     """No connection open: every request the killed client sent has been handled to its end."""
-    return not sandbox._server.open
+    return sandbox.idle()
 
 
 def _kill_after(job: Job, sandbox, objects: int) -> None:

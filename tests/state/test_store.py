@@ -12,7 +12,8 @@ from connector.config import parse_config
 from connector.errors import UsageError
 from connector.state.delta import pack
 from connector.state.fingerprint import InputIdentity, config_fingerprint, input_identity, key_hash, value_fp
-from connector.state.lock import StateBusy, StateLock
+from connector.errors import StateBusy
+from connector.state.lock import StateLock
 from connector.state.store import Settled, StateStore
 
 A, B = InputIdentity("aaa", "a.csv, 10 bytes"), InputIdentity("bbb", "b.csv, 12 bytes")
@@ -105,7 +106,7 @@ def test_a_file_that_is_not_a_state_file_is_refused(tmp_path):
 def test_the_lock_refuses_a_second_holder_and_names_the_first(path):
     first = StateLock(path)
     first.acquire()
-    code = ("import sys; from connector.state.lock import StateLock, StateBusy\n"
+    code = ("import sys; from connector.state.lock import StateLock; from connector.errors import StateBusy\n"
             "try:\n    StateLock(sys.argv[1]).acquire()\nexcept StateBusy as e:\n    print(e); sys.exit(7)\n")
     other = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, timeout=60)
     assert other.returncode == 7
