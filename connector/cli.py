@@ -37,9 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     spec.set_defaults(func=cmd_spec)
 
     def config_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", "-c", help="config file (YAML or JSON)")
-        p.add_argument("--settings", help="a JSON object merged over the config, e.g. a "
-                                          "Digdag result_settings")
+        p.add_argument("--config", "-c", default=os.environ.get("BRAZE_EXPORT_CONFIG"),
+                       help="config file (YAML or JSON; env BRAZE_EXPORT_CONFIG)")
+        p.add_argument("--settings", default=os.environ.get("BRAZE_EXPORT_SETTINGS"),
+                       help="a JSON object merged over the config, e.g. a Digdag result_settings "
+                            "(env BRAZE_EXPORT_SETTINGS)")
         p.add_argument("--input", "-i", help="input file, or - for standard input (overrides input.path)")
 
     check = sub.add_parser("check", help="validate the config; with a reachable endpoint, check the key")

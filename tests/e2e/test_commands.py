@@ -76,3 +76,12 @@ def test_settings_json_over_a_connection_config(job, sandbox):
     run = job.run("--settings", json.dumps({**ATTRS, "skip_on_invalid_records": True}))
     assert run.code == 0, run.output
     assert sandbox.received()[0]["object"] == {"external_id": "u1", "city": "Oslo"}
+
+
+def test_config_and_settings_from_the_environment(job, sandbox):
+    job.write("u.csv", "external_id,city\nu1,Oslo\n")
+    job.config(input={"path": "u.csv"})
+    proc = job.cli("run", env={"BRAZE_EXPORT_CONFIG": "config.yml",
+                               "BRAZE_EXPORT_SETTINGS": json.dumps(ATTRS)})
+    assert proc.returncode == 0, proc.stderr
+    assert sandbox.received()[0]["object"] == {"external_id": "u1", "city": "Oslo"}
