@@ -1,0 +1,90 @@
+"""The progress line, the JSON log format, and the summary fields."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+
+from connector.logs import Progress, setup_logging
+from connector.report import Ledger
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+class TtyStream(io.StringIO):
+    def __init__(self):
+        super().__init__()
+        self.wrote = threading.Event()
+
+    def isatty(self):
+        return True
+
+    def write(self, text):
+        n = super().write(text)
+        if self.getvalue().count("\r\x1b[K") >= 2:
+            self.wrote.set()
+        return n
+
+
+def _ledger(clock, read, delivered, retries=0):
+    ledger = Ledger(None, clock=clock)
+    for _ in range(read):
+        ledger.read()
+    ledger.delivered(delivered)
+    for _ in range(retries):
+        ledger.retry()
+    return ledger
+
+
+def test_progress_line_has_rate_retries_and_eta():
+    clock = Clock()
+    ledger = _ledger(clock, 1500, 1000, retries=2)
+    clock.now = 2.0
+    line = Progress(ledger, lambda: 0.25, stream=io.StringIO()).line()
+    assert line == "1,500 rows read, 1,000 delivered, 500 rows/s, 2 retries, ETA 6s"
+    assert "ETA" not in Progress(ledger, lambda: None, stream=io.StringIO()).line()
+
+
+def test_progress_redraws_one_line_on_a_terminal():
+    clock = Clock()
+    ledger = _ledger(clock, 10, 10)
+    clock.now = 1.0
+    stream = TtyStream()
+    with Progress(ledger, lambda: None, stream=stream, interval=0.01):
+        assert stream.wrote.wait(5)
+    text = stream.getvalue()
+    assert "\n" not in text and text.endswith("\r\x1b[K")
+    assert "10 rows read, 10 delivered" in text
+
+
+def test_json_logs_carry_fields():
+    stream = io.StringIO()
+    log = setup_logging("json", stream=stream)
+    try:
+        log.warning("retry %d", 1)
+        log.info("done", extra={"fields": {"event": "summary", "rows_read": 3}})
+    finally:
+        setup_logging("text")
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["level"] == "warning" and first["message"] == "retry 1"
+    assert second["event"] == "summary" and second["rows_read"] == 3 and second["time"].endswith("+00:00")
+
+
+def test_text_logs_prefix():
+    stream = io.StringIO()
+    log = setup_logging("text", stream=stream)
+    try:
+        log.info("hello")
+        log.error("bad")
+    finally:
+        setup_logging("text")
+    assert stream.getvalue().splitlines() == ["braze-export: hello", "braze-export: error: bad"]
+    assert logging.getLogger("braze_export").propagate is False
