@@ -58,6 +58,7 @@ def test_401_ends_the_job_at_once_and_sends_nothing_more(job, sandbox):
     started = time.monotonic()
     run = job.run(env={"BRAZE_API_KEY": "wrong-key"})
     assert time.monotonic() - started < 5       # process start and import included
+    assert run.report["elapsed_seconds"] < 1.0  # the job itself, from reading to the report
     assert run.code == 1
     assert len(sandbox.requests()) <= 4         # at most one request in flight per lane
     assert objects(sandbox) == []
