@@ -1,37 +1,45 @@
-"""Group encoded objects into request bodies within Braze's per-request object and byte limits."""
+"""Group objects into requests within Braze's per-request object limit; encode each batch once."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+import json
+from typing import Any, Mapping, NamedTuple
 
-# Braze refuses bodies over 4 MB (413); stay clear of it with room for the envelope.
+# Braze refuses bodies over 4 MB (413). A batch whose body is larger than this is split in halves
+# before it is sent; the writers keep every single object under 4 MB.
 MAX_BODY_BYTES = 3_800_000
 
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
-@dataclass(frozen=True)
-class Entry:
+
+class Entry(NamedTuple):
     """One row on its way: its number, its values (for the rejected-rows file), its object."""
 
     row: int
     values: Mapping[str, Any] | None
-    encoded: bytes
+    body: Any
 
 
-@dataclass
 class Batch:
-    array: str
-    entries: list[Entry] = field(default_factory=list)
-    size: int = 0
+    """The objects of one request, all of one array."""
+
+    __slots__ = ("array", "entries", "_payload")
+
+    def __init__(self, array: str, entries: list[Entry] | None = None) -> None:
+        self.array = array
+        self.entries: list[Entry] = entries if entries is not None else []
+        self._payload: bytes | None = None
 
     def body(self) -> bytes:
-        return b'{"%s":[%s]}' % (self.array.encode(), b",".join(e.encoded for e in self.entries))
+        """The request body, encoded once. ValueError / UnicodeEncodeError if an object holds
+        NaN, Infinity or text that is not valid UTF-8 (the writers refuse those rows first)."""
+        if self._payload is None:
+            self._payload = _encode({self.array: [e.body for e in self.entries]}).encode("utf-8")
+        return self._payload
 
     def halves(self) -> tuple["Batch", "Batch"]:
         mid = len(self.entries) // 2
-        first, second = self.entries[:mid], self.entries[mid:]
-        return (Batch(self.array, first, sum(len(e.encoded) + 1 for e in first)),
-                Batch(self.array, second, sum(len(e.encoded) + 1 for e in second)))
+        return Batch(self.array, self.entries[:mid]), Batch(self.array, self.entries[mid:])
 
     @property
     def rows(self) -> str:
@@ -40,29 +48,35 @@ class Batch:
         return f"row {first}" if first == last else f"rows {first}-{last}"
 
 
+def sendable(entry: Entry) -> bool:
+    """Whether one object can be encoded as JSON (used to find the culprit of a failed batch)."""
+    try:
+        _encode(entry.body).encode("utf-8")
+    except (ValueError, UnicodeEncodeError):
+        return False
+    return True
+
+
 class Batcher:
     """Open batches per request array; hands back each batch as soon as it is full."""
 
-    def __init__(self, max_objects: int, max_bytes: int = MAX_BODY_BYTES) -> None:
+    __slots__ = ("_max_objects", "_open")
+
+    def __init__(self, max_objects: int) -> None:
         self._max_objects = max_objects
-        self._max_bytes = max_bytes
         self._open: dict[str, Batch] = {}
 
-    def add(self, array: str, entry: Entry) -> list[Batch]:
-        """Add an entry; return the batches that are ready to send (usually none)."""
-        ready = []
+    def add(self, array: str, entry: Entry) -> Batch | None:
+        """Add an entry; return the batch if this filled it."""
         batch = self._open.get(array)
-        cost = len(entry.encoded) + 1
-        if batch is not None and batch.size + cost > self._max_bytes:
-            ready.append(batch)           # the entry would push it over the byte cap
-            batch = None
         if batch is None:
             batch = self._open[array] = Batch(array)
-        batch.entries.append(entry)
-        batch.size += cost
-        if len(batch.entries) >= self._max_objects:
-            ready.append(self._open.pop(array))
-        return ready
+        entries = batch.entries
+        entries.append(entry)
+        if len(entries) >= self._max_objects:
+            del self._open[array]
+            return batch
+        return None
 
     def flush(self) -> list[Batch]:
         ready = [b for b in self._open.values() if b.entries]

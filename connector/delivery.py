@@ -17,7 +17,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence
 
-from connector.batching import Batch, Batcher, Entry
+from connector.batching import MAX_BODY_BYTES, Batch, Batcher, Entry, sendable
 from connector.braze.outcome import Kind, Outcome
 from connector.errors import AuthError, DeliveryError, JobError
 from connector.pacing import Pacer
@@ -91,7 +91,8 @@ class Delivery:
     def submit(self, key: str, array: str, entry: Entry) -> None:
         """Queue one object. After an abort it is counted as failed at once (check `error`)."""
         lane = zlib.crc32(key.encode("utf-8", "surrogatepass")) % len(self._queues)
-        for batch in self._batchers[lane].add(array, entry):
+        batch = self._batchers[lane].add(array, entry)
+        if batch is not None:
             self._put(lane, batch)
 
     def _put(self, lane: int, batch: Batch) -> None:
@@ -133,6 +134,17 @@ class Delivery:
 
     def _deliver(self, batch: Batch, work: collections.deque, transport: Transport,
                  rng: random.Random) -> None:
+        try:
+            payload = batch.body()
+        except (ValueError, UnicodeEncodeError):
+            return self._set_aside_unsendable(batch, work)
+        if len(payload) > MAX_BODY_BYTES and len(batch.entries) > 1:
+            work.extendleft(reversed(batch.halves()))
+            return
+        self._send(batch, payload, work, transport, rng)
+
+    def _send(self, batch: Batch, payload: bytes, work: collections.deque, transport: Transport,
+              rng: random.Random) -> None:
         policy = self._policy
         started = self._clock()
         give_up_at = started + policy.retry.total_s
@@ -144,7 +156,7 @@ class Delivery:
                 return self._give_up(batch, "the rate limit left no slot within the retry time")
             if retries == 0 and self._journal is not None:
                 self._journal.sending(batch)
-            outcome = transport.post(policy.path, batch.body())
+            outcome = transport.post(policy.path, payload)
             self._ledger.request(unknown_fate=outcome.kind is Kind.UNKNOWN_FATE)
             if outcome.rate.remaining == 0 and outcome.rate.reset_in:
                 self._pacer.pause(outcome.rate.reset_in)
@@ -212,6 +224,16 @@ class Delivery:
         self._ledger.delivered(len(batch.entries) - len(rejected))
         if self._journal is not None:
             self._journal.settled(batch, [e for e, r in zip(batch.entries, reasons) if not r])
+
+    def _set_aside_unsendable(self, batch: Batch, work: collections.deque) -> None:
+        """A last guard (the writers refuse such rows first): fail the objects that cannot be
+        JSON, send the others."""
+        good = [e for e in batch.entries if sendable(e)]
+        bad = [e for e in batch.entries if not sendable(e)]
+        self._fail(Batch(batch.array, bad), "cannot be sent as JSON (NaN, Infinity or text that "
+                                            "is not valid UTF-8)")
+        if good:
+            work.appendleft(Batch(batch.array, good))
 
     def _reject(self, batch: Batch, reason: str) -> None:
         self._ledger.not_delivered("rejected", ((e.row, reason, e.values) for e in batch.entries))

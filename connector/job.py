@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import secrets
 from dataclasses import dataclass, field, replace
@@ -120,11 +119,9 @@ class _Pump:
         self._ledger = ledger
         self._skip = skip_invalid
         self._gate = gate
-        self._encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
     def run(self, rows: Rows) -> None:
-        read, build, encode, submit, gate = (self._ledger.read, self._build, self._encode,
-                                             self._delivery.submit, self._gate)
+        read, build, submit, gate = self._ledger.read, self._build, self._delivery.submit, self._gate
         for n, values in rows:
             read()
             if isinstance(values, InvalidRow):
@@ -133,17 +130,13 @@ class _Pump:
                 try:
                     plain, key = (values, None) if gate is None else gate.prepare(values)
                     item = build(plain)
-                    data = encode(item.body).encode("utf-8")
                 except InvalidRow as invalid:
                     self._invalid(n, invalid, values)
-                except (ValueError, UnicodeEncodeError):
-                    self._invalid(n, InvalidRow(None, "cannot be sent as JSON (NaN, Infinity or text "
-                                                      "that is not valid UTF-8)"), values)
                 else:
                     if gate is None:
-                        submit(item.key, item.array, Entry(n, values, data))
+                        submit(item.key, item.array, Entry(n, values, item.body))
                     else:
-                        gate.add(n, values, item, data, key)
+                        gate.add(n, values, item, key)
             if self._delivery.error is not None:
                 return
 

@@ -34,7 +34,9 @@ def preview(settings: Settings, limit: int, out: TextIO) -> int:
             except InvalidRow as invalid:
                 log.warning("row %d, %s (%s)", n, invalid, fate)
             else:
-                batches.extend(batcher.add(item.array, Entry(n, values, json.dumps(item.body).encode())))
+                batch = batcher.add(item.array, Entry(n, values, item.body))
+                if batch is not None:
+                    batches.append(batch)
             if n >= limit:
                 break
     batches.extend(batcher.flush())

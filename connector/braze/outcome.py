@@ -12,17 +12,17 @@ This is the only module that looks at status codes and exception classes; delive
                   Braze may have applied it; resend only where a replay is safe or allowed
     SPLIT         413: the body is too large; resend its halves
     AUTH          401/403: the key, the instance host or a permission is wrong; abort the job
-    FATAL         any other answer (404 and the like): abort the job
+    FATAL         any other answer (404 and the like), or a TLS certificate that does not
+                  verify: abort the job
 """
 
 from __future__ import annotations
 
 import enum
 import json
+import ssl
 from dataclasses import dataclass
 from typing import Any, Mapping
-
-import requests
 
 from connector.braze.ratelimit import RateInfo, parse_rate_headers
 
@@ -110,25 +110,24 @@ def classify_response(status: int, headers: Mapping[str, str], text: str, now: f
     return Outcome(_BY_STATUS.get(status, Kind.FATAL), status, message, (), rate)
 
 
-def classify_exception(exc: requests.RequestException) -> Outcome:
-    """Classify a transport failure: was the request possibly applied or surely not?"""
-    if isinstance(exc, requests.ConnectTimeout):
-        return Outcome(Kind.RETRY, None, "connect timeout")
-    if isinstance(exc, requests.ConnectionError) and _before_send(exc):
-        return Outcome(Kind.RETRY, None, "connection refused or failed before sending")
-    if isinstance(exc, requests.Timeout):
+class Phase(enum.Enum):
+    """How far a request got before it failed."""
+
+    CONNECT = "connect"    # no connection: nothing reached the server
+    SEND = "send"          # the body was not fully sent: the server cannot have applied it
+    ANSWER = "answer"      # the body was sent, the answer never came: it may have been applied
+
+
+def classify_failure(phase: Phase, exc: BaseException) -> Outcome:
+    """Classify a transport failure by how far the request got. Messages name the exception's
+    class, never its text (which may quote a host or a header)."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return Outcome(Kind.FATAL, None, "the endpoint's TLS certificate could not be verified")
+    what = type(exc).__name__
+    if phase is Phase.CONNECT:
+        return Outcome(Kind.RETRY, None, f"could not connect ({what})")
+    if phase is Phase.SEND:
+        return Outcome(Kind.RETRY, None, f"connection lost while sending ({what})")
+    if isinstance(exc, TimeoutError):
         return Outcome(Kind.UNKNOWN_FATE, None, "no answer within the timeout")
-    return Outcome(Kind.UNKNOWN_FATE, None, "connection lost before the answer")
-
-
-def _before_send(exc: requests.ConnectionError) -> bool:
-    """True when urllib3 says no connection was made (nothing reached the server)."""
-    from urllib3.exceptions import NameResolutionError, NewConnectionError
-
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, (NewConnectionError, NameResolutionError)):
-            return True
-        reason = getattr(cause, "reason", None)
-        cause = reason if isinstance(reason, BaseException) else cause.__context__
-    return False
+    return Outcome(Kind.UNKNOWN_FATE, None, f"connection lost before the answer ({what})")

@@ -3,7 +3,6 @@ delivery calls around each batch (recorded before it is sent, settled once Braze
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 from collections import Counter
@@ -56,7 +55,6 @@ class Gate:
         self._inflight: dict[int, int | None] = {}
         self._submit: Submit | None = None
         self._on_error: Callable[[JobError], None] = lambda error: None
-        self._encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
         self.counts: Counter[str] = Counter()
 
     def bind(self, submit: Submit, on_error: Callable[[JobError], None]) -> None:
@@ -89,11 +87,11 @@ class Gate:
         text = key if isinstance(key, str) else canonical(key).decode("utf-8", "surrogatepass")
         return rest, key_hash(self._scope, text)
 
-    def add(self, n: int, values: Mapping[str, Any], item: Item, data: bytes, key: bytes | None) -> None:
+    def add(self, n: int, values: Mapping[str, Any], item: Item, key: bytes | None) -> None:
         if not self._delta and key is None:
-            self._send(n, values, item, data, None)
+            self._send(n, values, item, item.body, None)
             return
-        self._chunk.append((n, values, item, data, key))
+        self._chunk.append((n, values, item, item.body, key))
         if len(self._chunk) >= CHUNK_ROWS:
             self.flush()
 
@@ -141,7 +139,7 @@ class Gate:
                 mine = overlay[user] = [0, {}]
             mine[0] += 1
             mine[1].update(verdict.changes)
-            body = data if verdict.unchanged == 0 else self._encode(verdict.body).encode("utf-8")
+            body = data if verdict.unchanged == 0 else verdict.body
             sends.append((n, values, item, body, _Pending(user=user, changes=verdict.changes)))
         return sends, done
 
@@ -156,7 +154,7 @@ class Gate:
                 sends.append((n, values, item, data, _Pending(key=key)))
         return sends, done
 
-    def _send(self, n: int, values: Mapping[str, Any], item: Item, data: bytes, pending: _Pending | None) -> None:
+    def _send(self, n: int, values: Mapping[str, Any], item: Item, data: Any, pending: _Pending | None) -> None:
         assert self._submit is not None, "bind() first"
         if pending is not None:
             self._pending[n] = pending

@@ -1,40 +1,46 @@
-"""Batches within the object and byte limits; halves for a 413."""
+"""Batches within the object limit, encoded once; halves for a 413 or an oversized body."""
 
 import json
 
-from connector.batching import Batch, Batcher, Entry
+import pytest
+
+from connector.batching import Batch, Batcher, Entry, sendable
 
 
 def entry(n, size=10):
-    return Entry(n, {"n": n}, json.dumps({"external_id": "x" * size}).encode())
+    return Entry(n, {"n": n}, {"external_id": "x" * size})
 
 
 def test_object_limit():
     b = Batcher(max_objects=3)
-    ready = [batch for n in range(1, 8) for batch in b.add("attributes", entry(n))]
+    ready = [batch for n in range(1, 8) if (batch := b.add("attributes", entry(n))) is not None]
     assert [[e.row for e in batch.entries] for batch in ready] == [[1, 2, 3], [4, 5, 6]]
     assert [[e.row for e in batch.entries] for batch in b.flush()] == [[7]]
     assert b.flush() == []
 
 
-def test_byte_limit_and_one_oversized_object():
-    b = Batcher(max_objects=75, max_bytes=100)
-    ready = []
-    for n in range(1, 6):
-        ready += b.add("attributes", entry(n, size=30))     # ~47 bytes each: two fit in 100
-    ready += b.add("attributes", entry(6, size=500))         # alone over the cap: its own batch
-    ready += b.flush()
-    assert [[e.row for e in batch.entries] for batch in ready] == [[1, 2], [3, 4], [5], [6]]
-    assert all(len(batch.body()) < 120 for batch in ready[:3])
-
-
 def test_arrays_never_mix():
     b = Batcher(max_objects=2)
-    b.add("external_ids", Entry(1, None, b'"a"'))
-    b.add("braze_ids", Entry(2, None, b'"b"'))
-    ready = b.add("external_ids", Entry(3, None, b'"c"'))
-    assert json.loads(ready[0].body()) == {"external_ids": ["a", "c"]}
+    b.add("external_ids", Entry(1, None, "a"))
+    b.add("braze_ids", Entry(2, None, "b"))
+    ready = b.add("external_ids", Entry(3, None, "c"))
+    assert json.loads(ready.body()) == {"external_ids": ["a", "c"]}
     assert json.loads(b.flush()[0].body()) == {"braze_ids": ["b"]}
+
+
+def test_body_is_compact_utf8_and_encoded_once():
+    batch = Batch("attributes", [Entry(1, None, {"external_id": "ü", "n": 1.5})])
+    body = batch.body()
+    assert body == '{"attributes":[{"external_id":"ü","n":1.5}]}'.encode()
+    assert batch.body() is body
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), "\udcff"])
+def test_unsendable_objects_are_found(bad):
+    batch = Batch("attributes", [entry(1), Entry(2, None, {"external_id": "u", "v": bad})])
+    with pytest.raises((ValueError, UnicodeEncodeError)):
+        batch.body()
+    assert [sendable(e) for e in batch.entries] == [True, False]
 
 
 def test_halves_keep_order():

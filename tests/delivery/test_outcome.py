@@ -1,11 +1,12 @@
 """The one classification of Braze's answers and of transport failures."""
 
 import socket
+import threading
 
 import pytest
-import requests
 
-from connector.braze.outcome import Kind, classify_exception, classify_response
+from connector.braze.client import BrazeClient
+from connector.braze.outcome import Kind, Phase, classify_failure, classify_response
 from connector.braze.ratelimit import parse_rate_headers
 
 NOW = 1_800_000_000.0
@@ -56,32 +57,77 @@ def _free_port() -> int:
 
 
 def test_refused_connection_is_retryable_not_unknown():
-    try:
-        requests.post(f"http://127.0.0.1:{_free_port()}/users/track", data=b"{}", timeout=2)
-    except requests.RequestException as exc:
-        assert classify_exception(exc).kind is Kind.RETRY
-    else:
-        pytest.fail("nothing listens there, the request cannot succeed")
+    client = BrazeClient(f"http://127.0.0.1:{_free_port()}", "k", timeout_s=2)
+    assert client.post("/users/track", b"{}").kind is Kind.RETRY
+
+
+class OneShotServer:
+    """A loopback server that does one thing to the first connection, then stops."""
+
+    def __init__(self, handle):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._serve, args=(handle,))
+        self.thread.start()
+
+    def _serve(self, handle):
+        conn, _ = self.sock.accept()
+        with conn:
+            handle(conn)
+        self.sock.close()
+
+
+def _read_request(conn):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += conn.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int([h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")][0].split(b":")[1])
+    while len(body) < length:
+        body += conn.recv(65536)
+    return head, body
 
 
 def test_connection_closed_after_send_is_unknown_fate():
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen(1)
-        port = server.getsockname()[1]
-        import threading
+    server = OneShotServer(_read_request)          # reads the whole request, closes, no answer
+    outcome = BrazeClient(server.url, "k", timeout_s=5).post("/users/track", b"{}")
+    server.thread.join()
+    assert outcome.kind is Kind.UNKNOWN_FATE
 
-        def accept_read_close():
-            conn, _ = server.accept()
-            conn.recv(65536)
-            conn.close()
 
-        t = threading.Thread(target=accept_read_close)
-        t.start()
-        try:
-            requests.post(f"http://127.0.0.1:{port}/users/track", data=b"{}", timeout=5)
-        except requests.RequestException as exc:
-            assert classify_exception(exc).kind is Kind.UNKNOWN_FATE
-        else:
-            pytest.fail("the server closed without answering")
-        t.join()
+def test_no_answer_within_the_timeout_is_unknown_fate():
+    done = threading.Event()
+
+    def read_and_wait(conn):
+        _read_request(conn)
+        done.wait(5)
+
+    server = OneShotServer(read_and_wait)
+    outcome = BrazeClient(server.url, "k", timeout_s=0.2).post("/users/track", b"{}")
+    done.set()
+    server.thread.join()
+    assert outcome.kind is Kind.UNKNOWN_FATE and "timeout" in outcome.message
+
+
+def test_answer_headers_and_body_reach_the_classifier():
+    def answer(conn):
+        head, body = _read_request(conn)
+        assert b"authorization: bearer secret-k" in head.lower() and body == b'{"a":1}'
+        payload = b'{"message":"success","errors":[{"type":"bad","input_array":"attributes","index":0}]}'
+        conn.sendall(b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nX-RateLimit-Remaining: 7\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (len(payload), payload))
+
+    server = OneShotServer(answer)
+    client = BrazeClient(server.url, "secret-k", timeout_s=5)
+    outcome = client.post("/users/track", b'{"a":1}')
+    server.thread.join()
+    assert outcome.kind is Kind.PARTIAL and outcome.rate.remaining == 7
+    assert "secret-k" not in repr(client)
+
+
+def test_failure_messages_name_the_class_not_the_text():
+    outcome = classify_failure(Phase.ANSWER, ConnectionResetError("peer secret-host reset"))
+    assert outcome.kind is Kind.UNKNOWN_FATE and "secret-host" not in outcome.message
+    assert classify_failure(Phase.SEND, BrokenPipeError()).kind is Kind.RETRY

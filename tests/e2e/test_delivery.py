@@ -176,3 +176,20 @@ def test_same_user_rows_keep_their_order_under_concurrency(job, sandbox):
     assert len(per_user) == 60
     assert all(steps == list(range(40)) for steps in per_user.values())
     assert all(u["attributes"]["step"] == 39 for u in sandbox.users())
+
+
+def test_bodies_over_the_byte_cap_are_split_before_sending(job, sandbox):
+    import json
+
+    item = {"sku": "x" * 200, "note": "y" * 200}
+    history = json.dumps([item] * 200)                      # ~82 KB per row: 75 rows ~ 6 MB
+    job.write("u.csv", "external_id,history\n" + "".join(
+        f"u{i},\"{history.replace(chr(34), chr(34) * 2)}\"\n" for i in range(1, 76)))
+    job.config(**ATTRS, pre_formatted_fields=["history"], concurrency=1, input={"path": "u.csv"})
+    run = job.run()
+    assert run.code == 0, run.output
+    requests = sandbox.requests("/users/track")
+    assert [r["status"] for r in requests] == [201, 201]     # no 413: split before sending
+    assert [len(r["body"]["attributes"]) for r in requests] == [37, 38]
+    assert all(len(json.dumps(r["body"])) < 3_800_000 for r in requests)
+    assert len(objects(sandbox)) == 75
