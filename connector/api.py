@@ -44,6 +44,9 @@ class Report:
     error: str | None = None
     requests_unknown_fate: int = 0
     dry_run: bool = False
+    rows_unchanged: int = 0          # delta: rows with nothing changed, not sent
+    attributes_unchanged: int = 0    # delta: attributes not sent (data points saved)
+    rows_duplicate: int = 0          # dedupe_key: rows delivered in an earlier run, not sent
 
     @property
     def ok(self) -> bool:
@@ -56,14 +59,9 @@ class Report:
 
     @classmethod
     def from_result(cls, result: JobResult) -> "Report":
-        r = result.report
-        return cls(
-            status=r["status"], rows_read=r["rows_read"], rows_delivered=r["rows_delivered"],
-            rows_skipped=r["rows_skipped"], rows_rejected=r["rows_rejected"], rows_failed=r["rows_failed"],
-            requests=r["requests"], retries=r["retries"], reject_file=r["reject_file"],
-            elapsed_seconds=r["elapsed_seconds"], exit_code=result.exit_code, error=r.get("error"),
-            requests_unknown_fate=r.get("requests_unknown_fate", 0), dry_run=bool(r.get("dry_run", False)),
-        )
+        """The report's fields that this class names; the exit code from the result."""
+        fields = {f.name for f in dataclasses.fields(cls)} - {"exit_code"}
+        return cls(exit_code=result.exit_code, **{k: v for k, v in result.report.items() if k in fields})
 
 
 def export(rows: Iterable[Mapping[str, Any]], config: Config, *, report_path: str | os.PathLike[str] | None = None,
