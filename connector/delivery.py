@@ -166,8 +166,8 @@ class Delivery:
             wait = policy.retry.delay(retries, outcome.rate.retry_after, rng)
             if not policy.retry.allows(retries, self._clock() - started, wait):
                 return self._give_up(batch, f"not delivered after {retries} attempts; last: {_describe(outcome)}")
-            if outcome.kind is Kind.RATE_LIMITED:
-                self._pacer.pause(wait)
+            if outcome.kind is Kind.RATE_LIMITED:      # the whole bucket waits what Braze asked
+                self._pacer.pause(outcome.rate.retry_after if outcome.rate.retry_after is not None else wait)
             self._ledger.retry()
             log.warning("retry %d/%d of %s after %s; waiting %.2fs", retries,
                         policy.retry.maximum_retries, batch.rows, _describe(outcome), wait)

@@ -18,10 +18,12 @@ def test_backoff_grows_is_capped_and_jittered():
     assert len({round(d, 6) for d in delays}) == len(delays)
 
 
-def test_retry_after_is_honoured_when_longer():
-    policy = RetryPolicy(initial_s=0.1, maximum_s=1.0)
-    assert policy.delay(1, 5.0, random.Random(0)) == 5.0
-    assert policy.delay(1, 0.01, random.Random(0)) >= 0.05
+def test_retry_after_is_honoured_with_a_little_jitter():
+    policy = RetryPolicy(initial_s=1.0, maximum_s=8.0)
+    delays = [policy.delay(3, 0.2, random.Random(seed)) for seed in range(20)]
+    assert all(0.2 <= d <= 0.22 for d in delays) and len(set(delays)) > 1
+    assert 5.0 <= policy.delay(1, 5.0, random.Random(0)) <= 5.5
+    assert not policy.allows(1, 0.0, 700.0)     # beyond the total budget: give up at once
 
 
 def test_budgets_in_attempts_and_time():

@@ -193,3 +193,28 @@ def test_bodies_over_the_byte_cap_are_split_before_sending(job, sandbox):
     assert [len(r["body"]["attributes"]) for r in requests] == [37, 38]
     assert all(len(json.dumps(r["body"])) < 3_800_000 for r in requests)
     assert len(objects(sandbox)) == 75
+
+
+import pytest  # noqa: E402
+
+from connector.sandbox import Sandbox  # noqa: E402
+from e2e_support import API_KEY, Job  # noqa: E402
+
+
+@pytest.mark.parametrize("reset_style", ["epoch", "seconds"])
+def test_braze_rate_limit_headers_and_429s_are_obeyed(tmp_path, reset_style):
+    # The server allows 40 requests/s (burst 10); the client is left at Braze's default pace
+    # (1,000/s), so it learns the limit from X-RateLimit-* and the 429s' retry-after.
+    with Sandbox(api_key=API_KEY, track_rps=40, track_burst=10, reset_style=reset_style) as sandbox:
+        job = Job(tmp_path, sandbox)
+        job.write("u.csv", "external_id\n" + "".join(f"u{i}\n" for i in range(1, 30 * 75 + 1)))
+        job.config(**ATTRS, concurrency=4, maximum_retries=10, input={"path": "u.csv"})
+        run = job.run()
+        assert run.code == 0, run.output[-2000:]
+        received = collections.Counter(o["external_id"] for o in objects(sandbox))
+        assert len(received) == 30 * 75 and set(received.values()) == {1}
+        statuses = collections.Counter(r["status"] for r in sandbox.requests("/users/track"))
+        assert statuses[201] >= 30 and statuses[429] > 0
+        assert run.report["retries"] == statuses[429]
+        # Without pausing on the headers every request past the burst would be refused:
+        assert statuses[429] < 15
