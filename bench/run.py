@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--patch", dest="patches", action="append", default=[], metavar="OPTION",
                         help="run braze-export through bench/whatif.py with this option, e.g. --patch=--http-client")
     parser.add_argument("--workers", type=int, default=1,
-                        help="prototype: N whatif.py processes over user partitions of the file (with --patch)")
+                        help="the product's `workers: N` setting (same as --set workers=N); with --patch, the "
+                             "prototype: N whatif.py processes over user partitions of the file")
     parser.add_argument("--no-baseline", action="store_true", help="measure braze-export only")
     args = parser.parse_args(argv)
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
@@ -106,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("needs /usr/bin/time (apt-get install -y time) and nginx (apt-get install -y nginx-light)")
     OUT.mkdir(exist_ok=True)
     extra = parse_sets(args.sets)
+    if args.workers > 1 and not args.patches:
+        extra["workers"] = args.workers     # the product's own setting
     results, raw = [], []
     try:
         for name in cases:
@@ -113,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             data = ensure_data(OUT, case, args.rows)
             product, baseline = [], []
             for run in range(args.runs):   # interleaved, so both see the same machine state
-                if args.workers > 1:
+                if args.workers > 1 and args.patches:
                     product.append(run_workers(OUT, case, data, args.rows, args.sink, run, extra, args.patches,
                                                args.workers))
                 else:

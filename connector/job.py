@@ -6,7 +6,7 @@ import contextlib
 import logging
 import secrets
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from connector.batching import Entry
 from connector.braze.client import ENDPOINTS, BrazeClient
@@ -16,7 +16,7 @@ from connector.config.settings import InputSettings
 from connector.delivery import Delivery, DeliveryPolicy, Transport
 from connector.errors import ConnectorError, InvalidRow, JobError, RowAborted
 from connector.pacing import DEFAULT_RATES, Pacer, PacingPolicy
-from connector.report import Ledger, build_report
+from connector.report import Counts, Ledger, build_report
 from connector.retry import RetryPolicy
 from connector.state import StateSession, check_settings, writer_columns
 from connector.state.gate import Gate
@@ -43,6 +43,7 @@ class JobOptions:
     extra_report: Mapping[str, Any] = field(default_factory=dict)
     resume_input: InputSettings | None = None   # the input a state_file's job is resumed on; None: no resume
     restart: bool = False                       # forget the state's progress on this job and start over
+    on_delivery: Callable[[Delivery], None] | None = None  # told the job's Delivery once it exists
 
 
 class _DryRun:
@@ -181,6 +182,8 @@ def _deliver(settings: Settings, writer: Writer, rows: Rows, ledger: Ledger, opt
 
         pacer = Pacer(pacing_policy(settings, writer.bucket))
         delivery = Delivery(policy, transports, pacer, ledger, seed=options.seed, journal=gate)
+        if options.on_delivery is not None:
+            options.on_delivery(delivery)
         if gate is not None:
             gate.bind(delivery.submit, delivery.abort)
         try:
@@ -208,12 +211,15 @@ def _result(settings: Settings, ledger: Ledger, error: ConnectorError | None, op
     if options.dry_run:
         extra["dry_run"] = True
     report = build_report(ledger, aborted=error is not None, error=str(error) if error else None, extra=extra)
+    return JobResult(exit_code(counts, error, settings.skip_on_invalid_records), report, error)
+
+
+def exit_code(counts: Counts, error: ConnectorError | None, skip_on_invalid_records: bool) -> int:
+    """The exit code of a job: its error's, else 1 for failed rows, 3 for Braze's rejections, else 0."""
     if error is not None:
-        code = error.exit_code
-    elif counts.rows_failed:
-        code = 1
-    elif counts.rows_rejected and not settings.skip_on_invalid_records:
-        code = 3
-    else:
-        code = 0
-    return JobResult(code, report, error)
+        return error.exit_code
+    if counts.rows_failed:
+        return 1
+    if counts.rows_rejected and not skip_on_invalid_records:
+        return 3
+    return 0

@@ -51,6 +51,13 @@ def run_from_cli(load: Callable[[], Settings], *, report_path: str | None, dry_r
     except ConnectorError as exc:
         ledger = Ledger(None)
         return _finish(JobResult(exc.exit_code, build_report(ledger, True, str(exc), {}), exc), report_path)
+    if settings.workers > 1:
+        from connector.parallel import run_parallel
+
+        result = run_parallel(settings, dry_run=dry_run, json_logs=json_logs)
+        if dry_run:
+            log.info("dry run: nothing was sent")
+        return _finish(result, report_path)
     ledger = Ledger(settings.reject_file)
     try:
         source = open_source(settings.input)

@@ -109,6 +109,7 @@ def _build(data: Mapping[str, Any], base_dir: str) -> Settings:
         dedupe_key=values.get("dedupe_key"),
         allow_custom_endpoint=values["allow_custom_endpoint"],
         sandbox_db=values["sandbox_db"],
+        workers=int(values["workers"]),
     )
 
 
@@ -146,7 +147,24 @@ def _semantic_problems(data: Mapping[str, Any]) -> list[str]:
     raw_input = data.get("input")
     if isinstance(raw_input, Mapping):
         problems += _input_problems(raw_input)
+    workers = data.get("workers")
+    if isinstance(workers, int) and not isinstance(workers, bool) and workers > 1:
+        problems += _workers_problems(data, raw_input if isinstance(raw_input, Mapping) else {})
     return problems
+
+
+def _workers_problems(data: Mapping[str, Any], raw: Mapping[str, Any]) -> list[str]:
+    """workers > 1 splits one input file by user; state and streams are single-process."""
+    if "state_file" in data:
+        return ["workers: must be 1 with a state_file (resume, delta and dedupe state is single-process)"]
+    path = raw.get("path") if isinstance(raw.get("path"), str) else None
+    fmt = raw["format"] if "format" in raw else infer_format(path) or "csv"
+    if fmt not in ("csv", "tsv", "jsonl"):
+        return [f"workers: more than 1 needs a csv, tsv or jsonl input (the format is {fmt})"]
+    if path is None or path == "-":
+        return ["workers: more than 1 needs input.path to name a file (each worker reads the whole file), "
+                "not standard input"]
+    return []
 
 
 def _is_token(text: str) -> bool:

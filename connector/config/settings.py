@@ -64,3 +64,4 @@ class Settings:
     dedupe_key: str | None
     allow_custom_endpoint: bool
     sandbox_db: str
+    workers: int = 1  # processes sharing the export by user (connector/parallel.py)

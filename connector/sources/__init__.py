@@ -9,9 +9,10 @@ from connector.config import InputSettings
 from connector.errors import InputError, InvalidRow
 from connector.sources.delimited import DelimitedSource
 from connector.sources.jsonrows import JsonArraySource, JsonLinesSource
+from connector.sources.partition import Partition
 from connector.sources.sqlite import SqliteSource
 
-__all__ = ["Source", "open_source"]
+__all__ = ["Partition", "Source", "open_source"]
 
 
 class Source(Protocol):
@@ -30,15 +31,21 @@ class Source(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
-def open_source(spec: InputSettings, stdin: BinaryIO | None = None) -> Source:
-    """Open the input spec describes; raises InputError (or HeaderError for undeclared typed columns)."""
+def open_source(spec: InputSettings, stdin: BinaryIO | None = None, partition: Partition | None = None) -> Source:
+    """Open the input spec describes; raises InputError (or HeaderError for undeclared typed columns).
+
+    With a `partition`, only that worker's share of the rows is yielded (csv, tsv and jsonl only),
+    under their row numbers in the whole input.
+    """
     fmt = spec.format
+    if partition is not None and fmt not in ("csv", "tsv", "jsonl"):
+        raise InputError(f"a {fmt} input cannot be split between workers")
     if fmt in ("csv", "tsv"):
         delimiter = spec.delimiter or ("\t" if fmt == "tsv" else ",")
         return DelimitedSource(spec.path, delimiter=delimiter, quoting=fmt == "csv", encoding=spec.encoding,
-                               columns=spec.columns, stdin=stdin)
+                               columns=spec.columns, stdin=stdin, partition=partition)
     if fmt == "jsonl":
-        return JsonLinesSource(spec.path, spec.encoding, stdin)
+        return JsonLinesSource(spec.path, spec.encoding, stdin, partition)
     if fmt == "json":
         return JsonArraySource(spec.path, spec.encoding, stdin)
     if fmt == "sqlite":

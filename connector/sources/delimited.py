@@ -10,6 +10,7 @@ from typing import Any, BinaryIO
 from connector.errors import HeaderError, InputError, InvalidRow
 from connector.sources.convert import CONVERTERS, CellError, Converter
 from connector.sources.files import ClosingSource, open_binary, share_read, text_encoding
+from connector.sources.partition import Partition, cells_key
 
 FIELD_LIMIT = 16 * 1024 * 1024  # bytes; a bigger cell could not go into a 4 MB Braze request anyway
 
@@ -18,7 +19,9 @@ class DelimitedSource(ClosingSource):
     """Rows of a CSV (RFC 4180 quoting) or TSV (no quoting) file, streamed."""
 
     def __init__(self, path: str | None, *, delimiter: str, quoting: bool, encoding: str,
-                 columns: Mapping[str, str], stdin: BinaryIO | None = None) -> None:
+                 columns: Mapping[str, str], stdin: BinaryIO | None = None,
+                 partition: Partition | None = None) -> None:
+        self._partition = partition
         self._raw, self._size, self._owned = open_binary(path, stdin)
         self._text = io.TextIOWrapper(self._raw, encoding=text_encoding(encoding), errors="surrogateescape", newline="")
         if csv.field_size_limit() < FIELD_LIMIT:
@@ -67,6 +70,8 @@ class DelimitedSource(ClosingSource):
         if header is None:
             return
         width, plan, reader, number = len(header), self._converters, self._reader, 0
+        part = self._partition
+        key = cells_key(header)
         while True:  # ends at the end of the input: each pass consumes at least one line
             try:
                 cells = next(reader)
@@ -74,6 +79,8 @@ class DelimitedSource(ClosingSource):
                 return
             except csv.Error as exc:
                 number += 1
+                if part is not None and not part.owns(number, None):
+                    continue
                 yield number, InvalidRow(None, f"not valid CSV ({exc})")
                 continue
             except UnicodeDecodeError:
@@ -84,6 +91,8 @@ class DelimitedSource(ClosingSource):
             if not cells:
                 continue
             number += 1
+            if part is not None and not part.owns(number, key(cells) if len(cells) == width else None):
+                continue
             if len(cells) != width:
                 yield number, InvalidRow(None, f"row has {len(cells)} fields, the header has {width}")
                 continue

@@ -9,6 +9,7 @@ from typing import Any, BinaryIO
 
 from connector.errors import InputError, InvalidRow
 from connector.sources.files import ClosingSource, open_binary, share_read, text_encoding
+from connector.sources.partition import Partition, mapping_key
 
 CHUNK = 64 * 1024  # characters read at a time
 MAX_ROW = 16 * 1024 * 1024  # characters; one array element larger than this is refused
@@ -49,10 +50,16 @@ class _TextSource(ClosingSource):
 class JsonLinesSource(_TextSource):
     """One JSON object per line; blank lines are ignored and not numbered."""
 
+    def __init__(self, path: str | None, encoding: str, stdin: BinaryIO | None,
+                 partition: Partition | None = None) -> None:
+        super().__init__(path, encoding, stdin)
+        self._partition = partition
+
     def __iter__(self) -> Iterator[tuple[int, dict[str, Any] | InvalidRow]]:
         if self._text is None:
             return
         number = 0
+        owns = self._partition.owns if self._partition is not None else None
         try:
             for line in self._text:
                 text = line.rstrip()
@@ -62,7 +69,11 @@ class JsonLinesSource(_TextSource):
                 try:
                     value = json.loads(text)
                 except json.JSONDecodeError as exc:
+                    if owns is not None and not owns(number, None):
+                        continue
                     yield number, InvalidRow(None, f"not a JSON object: invalid JSON at column {exc.colno} ({exc.msg})")
+                    continue
+                if owns is not None and not owns(number, mapping_key(value) if isinstance(value, dict) else None):
                     continue
                 if isinstance(value, dict):
                     yield number, value

@@ -1,0 +1,209 @@
+"""`workers: N`: N processes share one export by user; the parent checks, starts, stops and sums them.
+
+Each worker (connector/workers.py) reads the whole input file and keeps the rows whose user
+hashes to its share, so one user's rows keep their order; row numbers stay those of the whole
+input. The parent checks the config and the header once, starts the sandbox when the endpoint is
+`sandbox`, divides the request rates and the concurrency between the workers, shows their summed
+progress, and writes one report: their counts added up, their rejected-rows parts merged by row.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import stat
+import time
+from dataclasses import replace
+from typing import Any, Iterator
+
+from connector.config import Secret, Settings
+from connector.errors import ConfigError, ConnectorError, JobError, UsageError
+from connector.job import JobResult, braze_endpoint, exit_code, make_job_writer
+from connector.logs import Progress
+from connector.pacing import DEFAULT_RATES
+from connector.report import Counts, Ledger, build_report, status_of
+from connector.sources import open_source
+from connector.state import check_settings, writer_columns
+from connector.workers import COUNTS, PARENT, Board, BoardLedger, WorkerSpec, worker_main
+
+log = logging.getLogger("braze_export")
+
+POLL_S = 0.2
+STOP_GRACE_S = 30.0     # after a stop, beyond one request timeout, before workers are terminated
+
+
+def worker_settings(settings: Settings, base_url: str, key: str, bucket: str) -> Settings:
+    """One worker's settings: the resolved endpoint and key, rates and concurrency divided by N."""
+    n = settings.workers
+    per_hour = settings.requests_per_hour
+    return replace(
+        settings, endpoint=base_url, api_key=Secret(key), workers=1,
+        requests_per_second=(settings.requests_per_second or DEFAULT_RATES[bucket]) / n,
+        requests_per_hour=None if per_hour is None else max(1, per_hour // n),
+        concurrency=max(1, settings.concurrency // n),
+        input=replace(settings.input, columns=dict(settings.input.columns)),
+    )
+
+
+def reject_parts(reject_file: str, workers: int) -> list[str]:
+    return [f"{reject_file}.worker{k}" for k in range(workers)]
+
+
+def _row_of(line: str) -> int:
+    prefix = '{"row": '
+    if line.startswith(prefix):
+        end = line.find(",", len(prefix))
+        if end > 0 and line[len(prefix):end].isdigit():
+            return int(line[len(prefix):end])
+    return int(json.loads(line)["row"])
+
+
+def _sorted_lines(path: str) -> Iterator[tuple[int, str]]:
+    with open(path, encoding="utf-8") as f:
+        lines = [(_row_of(line), line) for line in f if line.strip()]
+    lines.sort(key=lambda pair: pair[0])
+    return iter(lines)
+
+
+def merge_rejects(parts: list[str], target: str) -> str | None:
+    """Merge the workers' rejected-rows parts into `target`, sorted by row; remove the parts.
+
+    Returns `target`, or None when no part was written (then `target` is not touched)."""
+    written = [p for p in parts if os.path.exists(p)]
+    if not written:
+        return None
+    runs = [_sorted_lines(p) for p in written]
+    with open(target, "w", encoding="utf-8") as out:
+        for _, line in heapq.merge(*runs, key=lambda pair: pair[0]):
+            out.write(line if line.endswith("\n") else line + "\n")
+    for p in written:
+        os.remove(p)
+    return target
+
+
+def _early(exc: ConnectorError) -> JobResult:
+    ledger = Ledger(None)
+    ledger.close()
+    return JobResult(exc.exit_code, build_report(ledger, True, str(exc), {}), exc)
+
+
+def _prepare(settings: Settings) -> tuple[list[str], str]:
+    """Check once what every worker would: the input, the header, the settings. (notes, bucket)"""
+    path = settings.input.path or ""
+    if os.path.exists(path) and not os.path.isdir(path) and not stat.S_ISREG(os.stat(path).st_mode):
+        raise ConfigError("workers: more than 1 needs input.path to be a regular file "
+                          "(each worker reads the whole file)")
+    with open_source(settings.input) as source:
+        columns = source.columns
+    check_settings(settings)
+    writer = make_job_writer(settings)
+    checked = writer_columns(settings, columns)
+    notes = writer.check_columns(checked) if checked is not None else []
+    for note in notes:
+        log.warning("%s", note)
+    return notes, writer.bucket
+
+
+def run_parallel(settings: Settings, *, dry_run: bool = False, json_logs: bool = False) -> JobResult:
+    """The export with `settings.workers` processes; every row read ends in exactly one outcome."""
+    started = time.monotonic()
+    n = settings.workers
+    try:
+        notes, bucket = _prepare(settings)
+    except ConnectorError as exc:
+        return _early(exc)
+    parts = reject_parts(settings.reject_file, n)
+    for part in parts:
+        if os.path.exists(part):
+            os.remove(part)
+    context = multiprocessing.get_context("spawn")
+    board = Board.create(context, n)
+    with braze_endpoint(settings) as (base_url, key):
+        shared = worker_settings(settings, base_url, key, bucket)
+        procs, conns = [], []
+        for k in range(n):
+            reader, writer = context.Pipe(duplex=False)
+            spec = WorkerSpec(k, shared, parts[k], dry_run, "json" if json_logs else "text", tuple(notes))
+            proc = context.Process(target=worker_main, args=(spec, board, writer), name=f"worker-{k}",
+                                   daemon=True)   # never outlives the parent
+            proc.start()
+            writer.close()
+            procs.append(proc)
+            conns.append(reader)
+        with Progress(BoardLedger(board), board.share, json_logs=json_logs):   # type: ignore[arg-type]
+            results = _collect(procs, conns, board, settings.timeout_millis / 1000 + STOP_GRACE_S)
+    return _merge(settings, board, results, parts, started, dry_run)
+
+
+def _collect(procs: list[Any], conns: list[Any], board: Board, grace_s: float) -> dict[int, dict[str, Any]]:
+    """Wait for every worker's outcome; Ctrl-C / SIGTERM stops them; a stuck worker is terminated."""
+    results: dict[int, dict[str, Any]] = {}
+    pending = dict(enumerate(conns))
+    deadline: float | None = None
+    while pending:  # ends: each worker sends its outcome or dies; after a stop, the deadline
+        try:
+            for conn in multiprocessing.connection.wait(list(pending.values()), timeout=POLL_S):
+                k = next(i for i, c in pending.items() if c is conn)
+                try:
+                    results[k] = conn.recv()
+                except EOFError:
+                    log.error("worker %d ended without a report (exit code %s)", k, procs[k].exitcode)
+                    board.trigger(k)
+                del pending[k]
+            if board.stop.is_set() and deadline is None:
+                deadline = time.monotonic() + grace_s
+            if deadline is not None and time.monotonic() > deadline:
+                for k in pending:
+                    log.error("worker %d did not stop in time; terminating it", k)
+                    procs[k].terminate()
+                break
+        except KeyboardInterrupt:
+            board.trigger(PARENT)
+    for proc in procs:
+        proc.join(timeout=10)
+    return results
+
+
+def _merge(settings: Settings, board: Board, results: dict[int, dict[str, Any]], parts: list[str],
+           started: float, dry_run: bool) -> JobResult:
+    totals = dict.fromkeys(COUNTS, 0)
+    for k in range(settings.workers):
+        if k in results:
+            counts = {name: results[k]["report"][name] for name in COUNTS}
+        else:       # died: what it published; rows read of no known outcome are failed
+            counts = dict(board.counts_of(k).__dict__)
+            settled = sum(counts[name] for name in ("rows_delivered", "rows_skipped", "rows_rejected", "rows_failed"))
+            counts["rows_failed"] += counts["rows_read"] - settled
+        for name in COUNTS:
+            totals[name] += counts[name]
+    total = Counts(**totals)
+    error = _first_error(board.first.value, results, settings.workers)
+    report: dict[str, Any] = {"status": status_of(total, error is not None), **total.__dict__,
+                              "reject_file": merge_rejects(parts, settings.reject_file),
+                              "elapsed_seconds": round(time.monotonic() - started, 3)}
+    if error is not None:
+        report["error"] = str(error)
+    if dry_run:
+        report["dry_run"] = True
+    return JobResult(exit_code(total, error, settings.skip_on_invalid_records), report, error)
+
+
+def _first_error(first: int, results: dict[int, dict[str, Any]], workers: int) -> ConnectorError | None:
+    """The error of the worker that aborted first (the others were only stopped)."""
+    if first == PARENT:
+        return JobError("interrupted")
+    order = ([first] if first >= 0 else []) + list(range(workers))
+    for k in order:
+        outcome = results.get(k)
+        if outcome is None:
+            if first == k:
+                return JobError(f"worker {k} ended without a report")
+            continue
+        if outcome["error"] is not None and not outcome["stopped"]:
+            kind = UsageError if outcome["exit_code"] == 2 else JobError
+            return kind(outcome["error"])
+    return None
