@@ -72,14 +72,13 @@ def timed(argv: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str],
 
 
 def run_product(out: Path, case: Case, data: Path, rows: int, sink_kind: str, run: int,
-                extra: dict[str, Any], patches: list[str] | None = None) -> Measurement:
-    """braze-export on the case; with `patches`, through bench/whatif.py (e.g. ["--http-client"])."""
+                extra: dict[str, Any]) -> Measurement:
+    """braze-export on the case, under /usr/bin/time -v, against a fresh sink."""
     report = out / f"report-{case.name}-{run}.json"
     report.unlink(missing_ok=True)
     with Sink(sink_kind, KEY) as sink:
         config = write_config(out, case, data, sink.url, extra)
-        program = [str(HERE / "whatif.py"), *patches, "--"] if patches else ["-m", "connector"]
-        argv = [sys.executable, *program, "run", "--config", str(config), "--report", str(report)]
+        argv = [sys.executable, "-m", "connector", "run", "--config", str(config), "--report", str(report)]
         proc, started, wall, rss = timed(argv, out)
     first, answered, ok = sink.stats()
     sink.cleanup()
@@ -109,31 +108,3 @@ def run_baseline(out: Path, case: Case, data: Path, rows: int, sink_kind: str) -
                          f"the sink saw {answered}")
     return Measurement("baseline", case.name, rows, rows / r["elapsed_seconds"], wall, rows / wall, rss,
                        None if first is None else first - started, r["requests"], proc.returncode)
-
-
-def run_workers(out: Path, case: Case, data: Path, rows: int, sink_kind: str, run: int,
-                extra: dict[str, Any], patches: list[str], workers: int) -> Measurement:
-    """Prototype: `workers` whatif.py processes at once, each on its user partition (--partition K/N).
-
-    rows/s = all rows / the slowest worker's elapsed time; RSS = the workers' peaks added up.
-    """
-    reports = [out / f"report-{case.name}-{run}-w{k}.json" for k in range(workers)]
-    with Sink(sink_kind, KEY) as sink:
-        config = write_config(out, case, data, sink.url, extra)
-        started = time.time()
-        t0 = time.perf_counter()
-        procs = [subprocess.Popen([TIME, "-v", sys.executable, str(HERE / "whatif.py"), *patches,
-                                   f"--partition={k}/{workers}", "--", "run", "--config", str(config),
-                                   "--report", str(reports[k])], cwd=out, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, text=True) for k in range(workers)]
-        errs = [p.communicate(timeout=3600)[1] for p in procs]
-        wall = time.perf_counter() - t0
-    first, answered, ok = sink.stats()
-    sink.cleanup()
-    done = [json.loads(r.read_text()) for r in reports if r.exists()]
-    if len(done) != workers or any(p.returncode for p in procs) or sum(d["rows_delivered"] for d in done) != rows:
-        raise BenchError(f"the workers did not deliver every row: {[e[-300:] for e in errs]}")
-    rss = sum(int(m.group(1)) / 1024 for e in errs if (m := _RSS.search(e)))
-    elapsed = max(d["elapsed_seconds"] for d in done)
-    return Measurement(f"braze-export x{workers}", case.name, rows, rows / elapsed, wall, rows / wall, rss,
-                       None if first is None else first - started, sum(d["requests"] for d in done), 0)

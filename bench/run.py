@@ -1,7 +1,7 @@
 """Throughput benchmark of braze-export against a loopback sink, next to a serial `requests` baseline.
 
     python bench/run.py [--rows 1000000] [--runs 3] [--cases attributes,events,delete,alias]
-                        [--sink nginx|sandbox] [--set KEY=JSON ...] [--patch=--OPTION ...] [--workers N]
+                        [--sink nginx|sandbox] [--set KEY=JSON ...] [--workers N]
                         [--no-baseline]
 
 Writes the data files (once per size), the configs and reports into bench/out/, prints a table
@@ -22,7 +22,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_data import CASES, ensure_data  # noqa: E402
-from bench_measure import REPO, TIME, BenchError, Measurement, run_baseline, run_product, run_workers  # noqa: E402
+from bench_measure import REPO, TIME, BenchError, Measurement, run_baseline, run_product  # noqa: E402
 from bench_sinks import SinkError  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -90,11 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sink", choices=("nginx", "sandbox"), default="nginx")
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=JSON",
                         help="an extra config key for braze-export, e.g. --set concurrency=4")
-    parser.add_argument("--patch", dest="patches", action="append", default=[], metavar="OPTION",
-                        help="run braze-export through bench/whatif.py with this option, e.g. --patch=--http-client")
     parser.add_argument("--workers", type=int, default=1,
-                        help="the product's `workers: N` setting (same as --set workers=N); with --patch, the "
-                             "prototype: N whatif.py processes over user partitions of the file")
+                        help="the product's `workers: N` setting (same as --set workers=N)")
     parser.add_argument("--no-baseline", action="store_true", help="measure braze-export only")
     args = parser.parse_args(argv)
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
@@ -107,8 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("needs /usr/bin/time (apt-get install -y time) and nginx (apt-get install -y nginx-light)")
     OUT.mkdir(exist_ok=True)
     extra = parse_sets(args.sets)
-    if args.workers > 1 and not args.patches:
-        extra["workers"] = args.workers     # the product's own setting
+    if args.workers > 1:
+        extra["workers"] = args.workers
     results, raw = [], []
     try:
         for name in cases:
@@ -116,11 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             data = ensure_data(OUT, case, args.rows)
             product, baseline = [], []
             for run in range(args.runs):   # interleaved, so both see the same machine state
-                if args.workers > 1 and args.patches:
-                    product.append(run_workers(OUT, case, data, args.rows, args.sink, run, extra, args.patches,
-                                               args.workers))
-                else:
-                    product.append(run_product(OUT, case, data, args.rows, args.sink, run, extra, args.patches))
+                product.append(run_product(OUT, case, data, args.rows, args.sink, run, extra))
                 if not args.no_baseline:
                     baseline.append(run_baseline(OUT, case, data, args.rows, args.sink))
             raw += [m.as_dict() for m in product + baseline]
@@ -130,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     except (BenchError, SinkError) as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
-    doc = {"rows": args.rows, "runs": args.runs, "sink": args.sink, "extra_config": extra, "patches": args.patches, "workers": args.workers,
+    doc = {"rows": args.rows, "runs": args.runs, "sink": args.sink, "extra_config": extra, "workers": args.workers,
            "cpus": os.cpu_count(), "python": sys.version.split()[0], "results": results, "measurements": raw}
     for path in (OUT / "results.json", OUT / f"results-{args.rows}.json"):
         path.write_text(json.dumps(doc, indent=2))

@@ -84,21 +84,12 @@ def main(argv: list[str] | None = None) -> int:
             if batch is not None:
                 batch.body()
 
-    def build_batch_encode_once() -> None:
-        objs: list[Any] = []
-        for _, r in rows():
-            objs.append(writer.build(r).body)
-            if len(objs) == case.per_request:
-                json.dumps(objs, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-                objs = []
-
     print(f"{args.case}, {n:,} rows, single thread, µs per row (cumulative):")
     base = timed("csv.reader over the file (floor)", n, csv_only)
     r = timed("source: open_source(...) iterated", n, read)
     b = timed("source + writer.build", n, build)
     e = timed("source + build + encode each object (job's encoder)", n, build_encode)
     bb = timed("source + build + Batcher.add + Batch.body() (the product's path)", n, build_batch)
-    once = timed("alternative: source + build + json.dumps per 75-batch", n, build_batch_encode_once)
     try:
         import orjson
     except ImportError:
