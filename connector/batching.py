@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, NamedTuple
+import time
+from typing import Any, Callable, Mapping, NamedTuple
 
 # Braze refuses bodies over 4 MB (413). A batch whose body is larger than this is split in halves
 # before it is sent; the writers keep every single object under 4 MB.
@@ -23,11 +24,12 @@ class Entry(NamedTuple):
 class Batch:
     """The objects of one request, all of one array."""
 
-    __slots__ = ("array", "entries", "_payload")
+    __slots__ = ("array", "entries", "opened", "_payload")
 
-    def __init__(self, array: str, entries: list[Entry] | None = None) -> None:
+    def __init__(self, array: str, entries: list[Entry] | None = None, opened: float = 0.0) -> None:
         self.array = array
         self.entries: list[Entry] = entries if entries is not None else []
+        self.opened = opened            # when its first entry came (the batcher's clock)
         self._payload: bytes | None = None
 
     def body(self) -> bytes:
@@ -60,23 +62,29 @@ def sendable(entry: Entry) -> bool:
 class Batcher:
     """Open batches per request array; hands back each batch as soon as it is full."""
 
-    __slots__ = ("_max_objects", "_open")
+    __slots__ = ("_max_objects", "_open", "_clock")
 
-    def __init__(self, max_objects: int) -> None:
+    def __init__(self, max_objects: int, clock: Callable[[], float] = time.monotonic) -> None:
         self._max_objects = max_objects
         self._open: dict[str, Batch] = {}
+        self._clock = clock
 
     def add(self, array: str, entry: Entry) -> Batch | None:
         """Add an entry; return the batch if this filled it."""
         batch = self._open.get(array)
         if batch is None:
-            batch = self._open[array] = Batch(array)
+            batch = self._open[array] = Batch(array, opened=self._clock())
         entries = batch.entries
         entries.append(entry)
         if len(entries) >= self._max_objects:
             del self._open[array]
             return batch
         return None
+
+    def take_stale(self, opened_before: float) -> list[Batch]:
+        """Hand back the open batches whose first entry came before `opened_before`."""
+        stale = [a for a, b in self._open.items() if b.opened < opened_before]
+        return [self._open.pop(a) for a in stale]
 
     def flush(self) -> list[Batch]:
         ready = [b for b in self._open.values() if b.entries]

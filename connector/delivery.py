@@ -50,6 +50,7 @@ class DeliveryPolicy:
     retry: RetryPolicy
     at_most_once: bool = False      # events/purchases of unknown fate are not resent
     queue_depth: int = 2            # batches waiting per lane: bounds memory
+    max_wait_s: float = 1.0         # a partial batch waits this long for more rows, if its lane is idle
 
 
 _AUTH_HINT = ("check the API key, that the endpoint is your instance's REST host, "
@@ -70,7 +71,9 @@ class Delivery:
         self._stop = threading.Event()
         self._error: JobError | None = None
         self._error_lock = threading.Lock()
-        self._batchers = [Batcher(policy.max_objects) for _ in range(policy.concurrency)]
+        self._batchers = [Batcher(policy.max_objects, clock) for _ in range(policy.concurrency)]
+        self._hand_lock = threading.Lock()     # batchers and the hand-over to the lanes, in order
+        self._closing = threading.Event()
         self._queues: list[queue.Queue[Batch | None]] = [
             queue.Queue(maxsize=policy.queue_depth) for _ in range(policy.concurrency)]
         seeds = random.Random(seed)
@@ -79,7 +82,8 @@ class Delivery:
                              args=(self._queues[i], transports(), random.Random(seeds.random())))
             for i in range(policy.concurrency)
         ]
-        for thread in self._threads:
+        self._flusher = threading.Thread(target=self._flush_idle, name="flusher", daemon=True)
+        for thread in (*self._threads, self._flusher):
             thread.start()
 
     # -- the reading side -----------------------------------------------------------------
@@ -91,9 +95,22 @@ class Delivery:
     def submit(self, key: str, array: str, entry: Entry) -> None:
         """Queue one object. After an abort it is counted as failed at once (check `error`)."""
         lane = zlib.crc32(key.encode("utf-8", "surrogatepass")) % len(self._queues)
-        batch = self._batchers[lane].add(array, entry)
-        if batch is not None:
-            self._put(lane, batch)
+        with self._hand_lock:
+            batch = self._batchers[lane].add(array, entry)
+            if batch is not None:
+                self._put(lane, batch)
+
+    def _flush_idle(self) -> None:
+        """Slow input (a pipe, a trickling query): an idle lane gets its partial batch once the
+        batch has waited `max_wait_s`, rather than at the end of the input."""
+        check = min(0.25, self._policy.max_wait_s)
+        while not self._closing.wait(check):     # ends: finish() sets _closing
+            cutoff = self._clock() - self._policy.max_wait_s
+            with self._hand_lock:
+                for lane, batcher in enumerate(self._batchers):
+                    if self._queues[lane].empty():
+                        for batch in batcher.take_stale(cutoff):
+                            self._put(lane, batch)
 
     def _put(self, lane: int, batch: Batch) -> None:
         while True:     # ends: a lane takes a batch every send, or the job is aborted
@@ -114,6 +131,8 @@ class Delivery:
 
     def finish(self) -> None:
         """Send what is left (unless aborted), wait for every lane, close the connections."""
+        self._closing.set()
+        self._flusher.join()
         for lane, batcher in enumerate(self._batchers):
             for batch in batcher.flush():
                 self._put(lane, batch)

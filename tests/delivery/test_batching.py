@@ -48,3 +48,15 @@ def test_halves_keep_order():
     first, second = batch.halves()
     assert [e.row for e in first.entries] == [1, 2] and [e.row for e in second.entries] == [3, 4, 5]
     assert first.rows == "rows 1-2"
+
+
+def test_stale_batches_are_handed_back_by_age():
+    now = [10.0]
+    b = Batcher(max_objects=75, clock=lambda: now[0])
+    b.add("external_ids", Entry(1, None, "a"))
+    now[0] = 11.5
+    b.add("braze_ids", Entry(2, None, "b"))
+    b.add("external_ids", Entry(3, None, "c"))       # joins the older batch: its age is its first entry's
+    stale = b.take_stale(opened_before=11.0)
+    assert [(x.array, [e.row for e in x.entries]) for x in stale] == [("external_ids", [1, 3])]
+    assert [x.array for x in b.flush()] == ["braze_ids"]
