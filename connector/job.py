@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
+import signal
+import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -120,10 +122,19 @@ class _Pump:
         self._ledger = ledger
         self._skip = skip_invalid
         self._gate = gate
+        self.reading = False    # inside the source: a row taken there is not counted yet
 
     def run(self, rows: Rows) -> None:
         read, build, submit, gate = self._ledger.read, self._build, self._delivery.submit, self._gate
-        for n, values in rows:
+        source = iter(rows)
+        while True:
+            self.reading = True
+            try:
+                n, values = next(source)
+            except StopIteration:
+                return
+            finally:
+                self.reading = False
             read()
             if isinstance(values, InvalidRow):
                 self._invalid(n, values, getattr(values, "values", None))
@@ -147,6 +158,31 @@ class _Pump:
             return
         self._ledger.not_delivered("failed", [(n, f"invalid row: {invalid}", values)])
         raise RowAborted(n, invalid)
+
+
+@contextlib.contextmanager
+def _stop_on_signals(pump: _Pump, delivery: Delivery) -> Iterator[None]:
+    """SIGINT / SIGTERM stop the job cleanly: nothing more is sent, every row read is accounted
+    for, the report is written. The pump stops at its next row; only while it waits inside the
+    source (stdin may block) is the wait itself interrupted. Signals set to be ignored stay so."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        delivery.abort(JobError("interrupted"))
+        if pump.reading:
+            raise KeyboardInterrupt
+
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            previous[sig] = signal.signal(sig, stop)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def run_job(settings: Settings, rows: Rows, columns: Sequence[str] | None, ledger: Ledger,
@@ -186,10 +222,12 @@ def _deliver(settings: Settings, writer: Writer, rows: Rows, ledger: Ledger, opt
             options.on_delivery(delivery)
         if gate is not None:
             gate.bind(delivery.submit, delivery.abort)
+        pump = _Pump(writer, delivery, ledger, settings.skip_on_invalid_records, gate)
         try:
-            _Pump(writer, delivery, ledger, settings.skip_on_invalid_records, gate).run(rows)
-            if gate is not None:
-                gate.flush()
+            with _stop_on_signals(pump, delivery):
+                pump.run(rows)
+                if gate is not None:
+                    gate.flush()
         except (JobError, KeyboardInterrupt) as exc:
             error = exc if isinstance(exc, JobError) else JobError("interrupted")
             delivery.abort(error)

@@ -218,3 +218,57 @@ def test_braze_rate_limit_headers_and_429s_are_obeyed(tmp_path, reset_style):
         assert run.report["retries"] == statuses[429]
         # Without pausing on the headers every request past the burst would be refused:
         assert statuses[429] < 15
+
+
+def test_sigterm_stops_the_job_and_still_writes_the_report(job, sandbox):
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    job.write("u.csv", "external_id\n" + "".join(f"u{i}\n" for i in range(1, 20_001)))
+    job.config(**ATTRS, concurrency=2, input={"path": "u.csv"})
+    sandbox.set_faults(latency_ms=20)
+    proc = subprocess.Popen([sys.executable, "-m", "connector", "run", "--config", "config.yml",
+                             "--report", "report.json"], cwd=job.folder, text=True,
+                            env={**os.environ, "BRAZE_API_KEY": API_KEY},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while len(sandbox.received()) < 300:                 # synchronise on what the server got
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 1, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    report = json.loads((job.folder / "report.json").read_text())
+    assert report["status"] == "failed" and report["error"] == "interrupted"
+    assert report["rows_read"] == (report["rows_delivered"] + report["rows_skipped"]
+                                   + report["rows_rejected"] + report["rows_failed"])
+    assert report["rows_delivered"] == len(sandbox.received()) < 20_000
+
+
+def test_sigint_while_waiting_on_stdin_stops_at_once(job, sandbox):
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    job.config(**ATTRS, input={"format": "csv", "path": "-"})
+    proc = subprocess.Popen([sys.executable, "-m", "connector", "run", "--config", "config.yml",
+                             "--report", "report.json"], cwd=job.folder, text=True,
+                            env={**os.environ, "BRAZE_API_KEY": API_KEY}, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdin.write("external_id\n" + "".join(f"u{i}\n" for i in range(1, 151)))
+    proc.stdin.flush()                                   # 150 rows, then the pipe stays open
+    deadline = time.monotonic() + 60
+    while len(sandbox.received()) < 150:                 # two full batches went out
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 1 and "interrupted" in stderr and "Traceback" not in stderr
+    report = json.loads((job.folder / "report.json").read_text())
+    assert (report["rows_read"], report["rows_delivered"], report["rows_failed"]) == (150, 150, 0)
