@@ -69,3 +69,82 @@ def test_a_trusted_certificate_works_over_one_kept_alive_connection(tls_server, 
     client.close()
     assert (first.kind, second.kind) == (Kind.DELIVERED, Kind.DELIVERED)
     assert len(peers) == 2 and peers[0] == peers[1]      # one connection, kept alive
+
+
+class _ConnectProxy:
+    """A minimal HTTPS proxy: answers one CONNECT per connection, then pipes bytes both ways."""
+
+    def __init__(self):
+        import socket
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.tunnels: list[tuple[str, str | None]] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import socket
+
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += client.recv(4096)
+            lines = head.decode().split("\r\n")
+            target = lines[0].split()[1]
+            auth = next((line.split(":", 1)[1].strip() for line in lines if line.lower().startswith("proxy-authorization")), None)
+            self.tunnels.append((target, auth))
+            host, port = target.rsplit(":", 1)
+            upstream = socket.create_connection((host, int(port)))
+            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst):
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            dst.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def test_https_proxy_from_the_environment_is_tunnelled(tls_server, certificate, monkeypatch):
+    url, peers = tls_server
+    proxy = _ConnectProxy()
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    for name in ("HTTPS_PROXY", "https_proxy"):
+        monkeypatch.setenv(name, f"http://ops:s3cret@127.0.0.1:{proxy.port}")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "")
+    try:
+        outcome = BrazeClient(url, "k", timeout_s=5).post("/users/track", b'{"attributes":[]}')
+    finally:
+        proxy.close()
+    assert outcome.kind is Kind.DELIVERED
+    import base64
+
+    [(target, auth)] = proxy.tunnels
+    assert target == url.split("//")[1]                       # localhost:PORT, through the tunnel
+    assert auth == "Basic " + base64.b64encode(b"ops:s3cret").decode()
+    assert len(peers) == 1
+
+
+def test_no_proxy_bypasses_the_proxy(tls_server, certificate, monkeypatch):
+    url, peers = tls_server
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    for name in ("HTTPS_PROXY", "https_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")          # nothing listens there
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "localhost")
+    assert BrazeClient(url, "k", timeout_s=5).post("/users/track", b"{}").kind is Kind.DELIVERED
