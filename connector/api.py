@@ -12,7 +12,7 @@ from typing import Any
 from connector.config import Settings, load_config, parse_config
 from connector.errors import ConfigError, InvalidRow, JobError, UsageError
 from connector.job import JobOptions, JobResult, run_job
-from connector.report import Ledger, write_report
+from connector.report import Counts, Ledger, write_report
 from connector.runner import summary
 
 __all__ = ["Report", "export"]
@@ -23,26 +23,20 @@ Config = Mapping[str, Any] | str | os.PathLike[str] | Settings
 
 
 @dataclasses.dataclass(frozen=True)
-class Report:
+class Report(Counts):
     """What one export did: the `--report` JSON's fields, plus the exit code `run` would return.
 
+    The counts (rows_read = rows_delivered + rows_skipped + rows_rejected + rows_failed,
+    requests, retries, requests_unknown_fate) come from `connector.report.Counts`.
     exit_code: 0 success, 1 failed or aborted, 3 finished but Braze rejected rows (2 is never
     returned: usage errors are raised). error: the one-line message of a failed job, else None.
     """
 
     status: str
-    rows_read: int
-    rows_delivered: int
-    rows_skipped: int
-    rows_rejected: int
-    rows_failed: int
-    requests: int
-    retries: int
     reject_file: str | None
     elapsed_seconds: float
     exit_code: int
     error: str | None = None
-    requests_unknown_fate: int = 0
     dry_run: bool = False
     rows_unchanged: int = 0          # delta: rows with nothing changed, not sent
     attributes_unchanged: int = 0    # delta: attributes not sent (data points saved)
