@@ -105,11 +105,14 @@ def braze_endpoint(settings: Settings) -> Iterator[tuple[str, str]]:
         yield sandbox.url, key
 
 
-def check_header(writer: Writer, columns: Sequence[str] | None) -> None:
+def check_header(writer: Writer, columns: Sequence[str] | None) -> list[str]:
+    """HeaderError when the columns cannot serve the mode; its notes are logged and returned."""
     if columns is None:
-        return
-    for note in writer.check_columns(columns):
+        return []
+    notes = writer.check_columns(columns)
+    for note in notes:
         log.warning("%s", note)
+    return notes
 
 
 class _Pump:
@@ -240,6 +243,13 @@ def _deliver(settings: Settings, writer: Writer, rows: Rows, ledger: Ledger, opt
         state.close(reached_end=True)
     extra = {**options.extra_report, **state.report()} if state is not None else options.extra_report
     return _result(settings, ledger, error, replace(options, extra_report=extra))
+
+
+def failed_before_start(error: ConnectorError, ledger: Ledger | None = None) -> JobResult:
+    """The result of a job stopped before its first row (config, input, header): no counts."""
+    ledger = ledger if ledger is not None else Ledger(None)
+    ledger.close()
+    return JobResult(error.exit_code, build_report(ledger, True, str(error), {}), error)
 
 
 def _result(settings: Settings, ledger: Ledger, error: ConnectorError | None, options: JobOptions) -> JobResult:

@@ -22,10 +22,11 @@ from typing import Any, Iterator
 
 from connector.config import Secret, Settings
 from connector.errors import ConfigError, ConnectorError, JobError, UsageError
-from connector.job import JobResult, braze_endpoint, exit_code, make_job_writer
+from connector.job import (JobResult, braze_endpoint, check_header, exit_code, failed_before_start,
+                           make_job_writer)
 from connector.logs import Progress
 from connector.pacing import DEFAULT_RATES
-from connector.report import Counts, Ledger, build_report, status_of
+from connector.report import Counts, status_of
 from connector.sources import open_source
 from connector.state import check_settings, writer_columns
 from connector.workers import COUNTS, PARENT, Board, BoardLedger, WorkerSpec, worker_main
@@ -85,12 +86,6 @@ def merge_rejects(parts: list[str], target: str) -> str | None:
     return target
 
 
-def _early(exc: ConnectorError) -> JobResult:
-    ledger = Ledger(None)
-    ledger.close()
-    return JobResult(exc.exit_code, build_report(ledger, True, str(exc), {}), exc)
-
-
 def _prepare(settings: Settings) -> tuple[list[str], str]:
     """Check once what every worker would: the input, the header, the settings. (notes, bucket)"""
     path = settings.input.path or ""
@@ -101,10 +96,7 @@ def _prepare(settings: Settings) -> tuple[list[str], str]:
         columns = source.columns
     check_settings(settings)
     writer = make_job_writer(settings)
-    checked = writer_columns(settings, columns)
-    notes = writer.check_columns(checked) if checked is not None else []
-    for note in notes:
-        log.warning("%s", note)
+    notes = check_header(writer, writer_columns(settings, columns))
     return notes, writer.bucket
 
 
@@ -115,7 +107,7 @@ def run_parallel(settings: Settings, *, dry_run: bool = False, json_logs: bool =
     try:
         notes, bucket = _prepare(settings)
     except ConnectorError as exc:
-        return _early(exc)
+        return failed_before_start(exc)
     parts = reject_parts(settings.reject_file, n)
     for part in parts:
         if os.path.exists(part):

@@ -30,11 +30,6 @@ class Counts:
     retries: int
     requests_unknown_fate: int
 
-    @property
-    def balanced(self) -> bool:
-        return self.rows_read == (self.rows_delivered + self.rows_skipped
-                                  + self.rows_rejected + self.rows_failed)
-
 
 class Ledger:
     """Counts each row once into delivered / skipped / rejected / failed; thread-safe.

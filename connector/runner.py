@@ -7,9 +7,9 @@ from typing import Any, Callable
 
 from connector.config import Settings
 from connector.errors import ConnectorError
-from connector.job import JobOptions, JobResult, run_job
+from connector.job import JobOptions, JobResult, failed_before_start, run_job
 from connector.logs import Progress
-from connector.report import Ledger, build_report, write_report
+from connector.report import Ledger, write_report
 from connector.sources import open_source
 
 log = logging.getLogger("braze_export")
@@ -49,8 +49,7 @@ def run_from_cli(load: Callable[[], Settings], *, report_path: str | None, dry_r
     try:
         settings = load()
     except ConnectorError as exc:
-        ledger = Ledger(None)
-        return _finish(JobResult(exc.exit_code, build_report(ledger, True, str(exc), {}), exc), report_path)
+        return _finish(failed_before_start(exc), report_path)
     if settings.workers > 1:
         from connector.parallel import run_parallel
 
@@ -62,8 +61,7 @@ def run_from_cli(load: Callable[[], Settings], *, report_path: str | None, dry_r
     try:
         source = open_source(settings.input)
     except ConnectorError as exc:
-        ledger.close()
-        return _finish(JobResult(exc.exit_code, build_report(ledger, True, str(exc), {}), exc), report_path)
+        return _finish(failed_before_start(exc, ledger), report_path)
     with source, Progress(ledger, source.progress, json_logs=json_logs):
         result = run_job(settings, source, source.columns, ledger,
                          JobOptions(dry_run=dry_run, resume_input=settings.input, restart=restart))

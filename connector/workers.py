@@ -18,9 +18,9 @@ from typing import Any, Callable
 from connector.config import Settings
 from connector.delivery import Delivery
 from connector.errors import ConnectorError, JobError
-from connector.job import JobOptions, JobResult, run_job
+from connector.job import JobOptions, failed_before_start, run_job
 from connector.logs import setup_logging
-from connector.report import Counts, Ledger, build_report
+from connector.report import Counts, Ledger
 from connector.sources import Partition, open_source
 
 SLOTS = ("rows_read", "rows_delivered", "rows_skipped", "rows_rejected", "rows_failed",
@@ -164,8 +164,7 @@ def worker_main(spec: WorkerSpec, board: Board, conn: Any) -> None:
     try:
         source = open_source(settings.input, partition=Partition(spec.index, board.workers))
     except ConnectorError as exc:
-        ledger.close()
-        result = JobResult(exc.exit_code, build_report(ledger, True, str(exc), {}), exc)
+        result = failed_before_start(exc, ledger)
     else:
         watch.start(source.progress)
         with source:
