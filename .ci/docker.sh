@@ -45,9 +45,10 @@ step_daemon() {
   command -v dockerd >/dev/null || die 1 "daemon: dockerd is not installed (run: $0 packages)"
   say "daemon: starting dockerd (no default bridge: containers get no network), log $DOCKERD_LOG"
   # Detached from this shell (own session, no inherited stdio), so that callers that wait for
-  # their pipes to close do not wait for the daemon.
+  # their pipes to close do not wait for the daemon; fd 9 (our lock) is closed for it, or the
+  # daemon would hold the lock for its whole life and the next run would wait 30 minutes.
   setsid dockerd --bridge=none --iptables=false --ip-masq=false \
-    </dev/null >"$DOCKERD_LOG" 2>&1 &
+    </dev/null >"$DOCKERD_LOG" 2>&1 9>&- &
   local pid=$!
   local i
   for i in $(seq 1 60); do
