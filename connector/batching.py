@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 # Braze refuses bodies over 4 MB (413). A batch whose body is larger than this is split in halves
 # before it is sent; the writers keep every single object under 4 MB.
@@ -14,10 +14,14 @@ _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=
 
 
 class Entry(NamedTuple):
-    """One row on its way: its number, its values (for the rejected-rows file), its object."""
+    """One row on its way: its number, its values (for the rejected-rows file), its object.
+
+    values may be the row's raw CSV cells, which the ledger turns into the row when it needs
+    them (Ledger.read_cells_with); body may be bytes, the object already encoded (Item.body).
+    """
 
     row: int
-    values: Mapping[str, Any] | None
+    values: Mapping[str, Any] | Sequence[str] | None
     body: Any
 
 
@@ -36,7 +40,12 @@ class Batch:
         """The request body, encoded once. ValueError / UnicodeEncodeError if an object holds
         NaN, Infinity or text that is not valid UTF-8 (the writers refuse those rows first)."""
         if self._payload is None:
-            self._payload = _encode({self.array: [e.body for e in self.entries]}).encode("utf-8")
+            bodies = [e.body for e in self.entries]
+            if any(type(b) is bytes for b in bodies):   # pre-encoded objects are joined as they are
+                inner = b",".join([b if type(b) is bytes else _encode(b).encode("utf-8") for b in bodies])
+                self._payload = b'{"' + self.array.encode() + b'":[' + inner + b"]}"
+            else:
+                self._payload = _encode({self.array: bodies}).encode("utf-8")
         return self._payload
 
     def halves(self) -> tuple["Batch", "Batch"]:
@@ -52,6 +61,8 @@ class Batch:
 
 def sendable(entry: Entry) -> bool:
     """Whether one object can be encoded as JSON (used to find the culprit of a failed batch)."""
+    if type(entry.body) is bytes:
+        return True
     try:
         _encode(entry.body).encode("utf-8")
     except (ValueError, UnicodeEncodeError):

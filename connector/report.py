@@ -8,7 +8,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 OUTCOMES = ("delivered", "skipped", "rejected", "failed")
 
@@ -45,6 +45,11 @@ class Ledger:
         self._started = clock()
         self._lock = threading.Lock()
         self._n = dict.fromkeys(("read", *OUTCOMES, "requests", "retries", "unknown_fate"), 0)
+        self._row_of_cells: Callable[[Sequence[str]], Any] | None = None
+
+    def read_cells_with(self, row_of: Callable[[Sequence[str]], Any]) -> None:
+        """How to turn a row's raw CSV cells, given as its values, into the row for the file."""
+        self._row_of_cells = row_of
 
     # -- recording ------------------------------------------------------------------------
     def read(self) -> None:
@@ -59,6 +64,8 @@ class Ledger:
         assert outcome in OUTCOMES[1:]
         with self._lock:
             for row, reason, values in rows:
+                if type(values) is list and self._row_of_cells is not None:
+                    values = self._row_of_cells(values)
                 self._n[outcome] += 1
                 self._write({"row": row, "outcome": outcome, "reason": reason, "values": values})
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Callable, Protocol, runtime_checkable
 
 from connector.config import InputSettings
 from connector.errors import InputError, InvalidRow
@@ -12,7 +12,7 @@ from connector.sources.jsonrows import JsonArraySource, JsonLinesSource
 from connector.sources.partition import Partition
 from connector.sources.sqlite import SqliteSource
 
-__all__ = ["Partition", "Source", "open_source"]
+__all__ = ["CellSource", "Partition", "Source", "open_source"]
 
 
 class Source(Protocol):
@@ -29,6 +29,25 @@ class Source(Protocol):
     def __enter__(self) -> "Source": ...
 
     def __exit__(self, *exc: object) -> None: ...
+
+
+@runtime_checkable
+class CellSource(Protocol):
+    """A source that can also hand out each row's raw cells (csv, tsv), for a writer's fast path."""
+
+    columns: list[str] | None
+
+    def cells(self) -> Iterator[tuple[int, list[str] | InvalidRow]]:
+        """(row number, the row's cells or InvalidRow), numbered as when iterating the rows."""
+        ...
+
+    def row_of(self, cells: list[str]) -> dict[str, Any] | InvalidRow:
+        """The row dict the source would have yielded for these cells."""
+        ...
+
+    def declared(self) -> dict[int, tuple[str, Callable[[str], Any]]]:
+        """(type, converter) of the typed columns (input.columns) but strings, by header index."""
+        ...
 
 
 def open_source(spec: InputSettings, stdin: BinaryIO | None = None, partition: Partition | None = None) -> Source:

@@ -28,6 +28,8 @@ def shown(text: str, limit: int = 40) -> str:
 
 def to_long(text: str) -> int:
     """A strict integer: digits with an optional sign, within 64 bits."""
+    if len(text) < 19 and text.isdigit() and text.isascii():   # the common case, surely in range
+        return int(text)
     if not _LONG.fullmatch(text):
         raise CellError(f"{shown(text)} is not a long")
     value = int(text)

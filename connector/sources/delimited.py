@@ -35,6 +35,7 @@ class DelimitedSource(ClosingSource):
         except BaseException:
             self.close()
             raise
+        self._kinds = dict(columns)
         self._converters = self._plan(columns) if self.columns is not None else []
 
     def _read_header(self) -> list[str] | None:
@@ -66,10 +67,16 @@ class DelimitedSource(ClosingSource):
         return plan
 
     def __iter__(self) -> Iterator[tuple[int, dict[str, Any] | InvalidRow]]:
+        row_of = self.row_of
+        for number, cells in self.cells():
+            yield number, cells if type(cells) is InvalidRow else row_of(cells)
+
+    def cells(self) -> Iterator[tuple[int, list[str] | InvalidRow]]:
+        """The raw cells of each row as long as the header (or InvalidRow), numbered as `iter`."""
         header = self.columns
         if header is None:
             return
-        width, plan, reader, number = len(header), self._converters, self._reader, 0
+        width, reader, number = len(header), self._reader, 0
         part = self._partition
         key = cells_key(header)
         while True:  # ends at the end of the input: each pass consumes at least one line
@@ -96,16 +103,23 @@ class DelimitedSource(ClosingSource):
             if len(cells) != width:
                 yield number, InvalidRow(None, f"row has {len(cells)} fields, the header has {width}")
                 continue
-            row = {name: cell or None for name, cell in zip(header, cells)}
-            try:
-                for name, index, convert in plan:
-                    cell = cells[index]
-                    if cell:
-                        row[name] = convert(cell)
-            except CellError as exc:
-                yield number, InvalidRow(name, str(exc))
-                continue
-            yield number, row
+            yield number, cells
+
+    def row_of(self, cells: list[str]) -> dict[str, Any] | InvalidRow:
+        """The row of `cells` (as long as the header): empty cells None, declared types converted."""
+        row = {name: cell or None for name, cell in zip(self.columns or (), cells)}
+        try:
+            for name, index, convert in self._converters:
+                cell = cells[index]
+                if cell:
+                    row[name] = convert(cell)
+        except CellError as exc:
+            return InvalidRow(name, str(exc))
+        return row
+
+    def declared(self) -> dict[int, tuple[str, Converter]]:
+        """(type, converter) of each declared column but strings, by its index in the header."""
+        return {index: (self._kinds[name], convert) for name, index, convert in self._converters}
 
     def progress(self) -> float | None:
         """Share of the file read so far, or None for stdin."""

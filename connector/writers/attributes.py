@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from json.encoder import encode_basestring
 from typing import Any, Mapping, NamedTuple, Sequence
 
 from connector.errors import HeaderError, InvalidRow
@@ -14,6 +15,7 @@ from connector.writers.header import (
     row_name_check,
     spacing_notes,
 )
+from connector.writers.cells import CellEncoder, Declared, Unsure, field_parts, short_external_id
 from connector.writers.identity import track_identity
 from connector.writers.options import WriterOptions
 from connector.writers.structures import STANDARD, STRUCTURED_STANDARD, Converter, attribute_value
@@ -29,6 +31,8 @@ from connector.writers.values import (
 
 FLAGS = ("_merge_objects", "_update_existing_only")
 KNOWN = TRACK_IDENTIFIERS + FLAGS + tuple(STANDARD) + tuple(STRUCTURED_STANDARD)
+# Columns whose rows the fast path leaves to build(): other identities, flags, JSON structure.
+NOT_FAST = frozenset({"braze_id", "alias_name", "alias_label", *FLAGS, *STRUCTURED_STANDARD})
 
 
 class Plan(NamedTuple):
@@ -61,6 +65,11 @@ def not_text(convert: Converter) -> Converter:
         return convert(column, v)
 
     return refuse_text
+
+
+def _as_is(convert: Converter, kind: str) -> bool:
+    """Whether a converter sends a value of this declared type unchanged (writers/cells.py)."""
+    return convert is attribute_value or (convert is identifier and kind == "string")
 
 
 class AttributesWriter:
@@ -106,6 +115,41 @@ class AttributesWriter:
             update_existing_only="_update_existing_only" in keys,
             may_be_large=(len(fields) + 6) * 2 * SCALAR_BOUND > MAX_OBJECT_BYTES,  # name and value
         )
+
+    def compile_cells(self, header: Sequence[str], declared: Declared) -> CellEncoder | None:
+        """The fast path (writers/cells.py) for rows identified by a short ASCII external_id,
+        when the header has no other identity, no flag, no structured or pre-formatted column
+        and external_id is not declared with a type."""
+        names = frozenset(header)
+        if "external_id" not in names or names & NOT_FAST or names & self._pre_formatted:
+            return None
+        at = header.index("external_id")
+        plan = self._plans.get(tuple(header))
+        if plan.may_be_large or at in declared:     # a typed external_id is sent as its str()
+            return None
+        fields = [(c, identifier) for c in plan.contacts] + list(plan.fields)
+        parts = field_parts(header, declared, fields, _as_is)
+        unset = self._unset
+        tail = ',"_update_existing_only":true}' if self._update_existing_only else "}"
+
+        def encode(cells: Sequence[str]) -> Item | None:
+            external_id = cells[at]
+            if not short_external_id(external_id):
+                return None
+            text = '{"external_id":' + encode_basestring(external_id)
+            try:
+                for i, before, part in parts:
+                    cell = cells[i]
+                    if cell:
+                        text += before + part(cell)
+                    elif unset:
+                        text += before + "null"
+                body = (text + tail).encode("utf-8")
+            except (Unsure, UnicodeEncodeError):
+                return None
+            return Item("attributes", body, "external_id:" + external_id)
+
+        return encode
 
     def build(self, row: Mapping[str, Any]) -> Item:
         """The attributes object of one row."""

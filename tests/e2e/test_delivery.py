@@ -95,6 +95,23 @@ def test_braze_rejection_maps_to_the_right_row(job, sandbox):
     assert (r["status"], r["rows_delivered"], r["rows_rejected"]) == ("partial", 2, 1)
 
 
+def test_fast_and_general_rows_share_a_batch_and_a_rejection_keeps_typed_values(job, sandbox):
+    # u1, u3 and u4 take the fast path (cells -> bytes); "ü2" (not ASCII) goes the general way;
+    # all four go in one request, in order, and Braze rejects u3, a fast-path row.
+    job.write("u.csv", "external_id,points,city\nu1,5,Oslo\nü2,6,Bergen\nu3,007,Rome\nu4,,Nice\n")
+    job.config(**ATTRS, concurrency=1, input={"path": "u.csv", "columns": {"points": "long"}})
+    sandbox.set_faults(script=[{"status": 201, "body": {
+        "message": "success", "errors": [{"type": "BAD_VALUE", "input_array": "attributes", "index": 2}]}}])
+    run = job.run()
+    assert run.code == 3, run.output
+    [request] = sandbox.requests("/users/track")
+    assert request["body"]["attributes"] == [
+        {"external_id": "u1", "points": 5, "city": "Oslo"}, {"external_id": "ü2", "points": 6, "city": "Bergen"},
+        {"external_id": "u3", "points": 7, "city": "Rome"}, {"external_id": "u4", "city": "Nice"}]
+    assert run.rejected == [{"row": 3, "outcome": "rejected", "reason": "rejected by Braze: BAD_VALUE",
+                             "values": {"external_id": "u3", "points": 7, "city": "Rome"}}]
+
+
 def test_braze_rejection_with_skipping_on_exits_0(job, sandbox):
     job.write("u.csv", "external_id,city\nu1,Oslo\nu2,Bergen\n")
     job.config(**ATTRS, skip_on_invalid_records=True, input={"path": "u.csv"})

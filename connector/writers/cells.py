@@ -1,0 +1,120 @@
+"""The fast path: CSV cells straight to JSON bytes, for the rows where it surely agrees.
+
+A writer may compile, once per job, a `CellEncoder` for the input's header: a function from one
+row's raw cells to its Item with the body already encoded (UTF-8 JSON bytes), or None when the
+row must take the general path (the source's row dict -> `writer.build` -> the batch encoder),
+which then builds it or names its problem. The fast path never reports a problem itself, so
+every message stays the general path's, and it takes only rows whose bytes it produces exactly
+as the general path would (`tests/writers/test_cells.py` compares the two on generated rows).
+
+What it saves per row: the row dict, the body dict and the generic JSON encoder's walk over it.
+"""
+
+from __future__ import annotations
+
+from json.encoder import encode_basestring
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+from connector.errors import InvalidRow
+from connector.model import Item
+from connector.writers.values import MAX_EXTERNAL_ID_BYTES, MAX_TEXT
+
+CellEncoder = Callable[[Sequence[str]], Optional[Item]]
+Part = Callable[[str], str]          # a non-empty cell -> its value as JSON text, or Unsure
+# The source's declared columns, by index: (type, its converter from a cell, raising ValueError).
+Declared = Mapping[int, "tuple[str, Callable[[str], Any]]"]
+WriterConvert = Callable[[str, Any], Any]       # a writer's converter: (column, value) -> value
+
+# An external_id of at most this many characters, all ASCII, is within Braze's byte limit.
+SHORT_EXTERNAL_ID = MAX_EXTERNAL_ID_BYTES // 4
+
+
+class Unsure(Exception):
+    """This cell (so its row) takes the general path."""
+
+
+def text_part(cell: str) -> str:
+    """Text sent as it is: the general path's check_text, less the UTF-8 check, which the
+    encoder makes once on the whole object."""
+    if len(cell) > MAX_TEXT:
+        raise Unsure
+    return encode_basestring(cell)
+
+
+def scalar_json(out: Any) -> str:
+    """A converted scalar as the batch encoder writes it (ensure_ascii off, compact)."""
+    t = type(out)
+    if t is str:
+        return encode_basestring(out)
+    if t is bool:
+        return "true" if out else "false"
+    if t is int:
+        return int.__repr__(out)
+    if t is float:
+        return float.__repr__(out)   # finite: the writers' converters refuse NaN and Infinity
+    raise Unsure                     # structures and anything else: the general path
+
+
+# A plain attribute of these declared types is sent as the source typed it: to_long's range is
+# within Braze's, to_double refuses Infinity and NaN, so the writer's converter changes nothing.
+_TYPED_JSON: dict[str, Callable[[Any], str]] = {
+    "long": int.__repr__,
+    "double": float.__repr__,
+    "boolean": lambda b: "true" if b else "false",
+}
+
+
+def typed_part(to_json: Callable[[Any], str], declared: Callable[[str], Any]) -> Part:
+    """A plain attribute of a declared long, double or boolean column."""
+
+    def part(cell: str) -> str:
+        try:
+            return to_json(declared(cell))
+        except ValueError:
+            raise Unsure from None
+
+    return part
+
+
+def value_part(column: str, declared: Callable[[str], Any] | None, convert: WriterConvert) -> Part:
+    """A cell through the source's declared conversion (if any), then the writer's converter."""
+
+    def part(cell: str) -> str:
+        try:
+            value = cell if declared is None else declared(cell)
+            return scalar_json(convert(column, value))
+        except (ValueError, InvalidRow):
+            raise Unsure from None
+
+    return part
+
+
+def field_parts(header: Sequence[str], declared: Declared,
+                fields: Sequence[tuple[str, WriterConvert]],
+                as_is: Callable[[WriterConvert, str], bool]) -> list[tuple[int, str, Part]]:
+    """(cell index, the JSON text before the value, the part) of each field, in body order.
+
+    as_is(convert, type): whether the writer's converter sends a value of that declared type
+    ("string" when undeclared) unchanged, text after check_text, as attribute_value does.
+    """
+    index = {name: i for i, name in enumerate(header)}
+    parts = []
+    for column, convert in fields:
+        i = index[column]
+        kind, typed = declared.get(i, ("string", None))
+        part: Part
+        if not as_is(convert, kind):
+            part = value_part(column, typed, convert)
+        elif typed is None:
+            part = text_part
+        elif kind in _TYPED_JSON:
+            part = typed_part(_TYPED_JSON[kind], typed)
+        else:
+            part = value_part(column, typed, convert)
+        parts.append((i, "," + encode_basestring(column) + ":", part))
+    return parts
+
+
+def short_external_id(cell: str) -> bool:
+    """An external_id the general path accepts as it is, without measuring its UTF-8 bytes."""
+    return bool(cell) and len(cell) <= SHORT_EXTERNAL_ID and cell.isascii()
