@@ -10,7 +10,7 @@ from typing import Any, BinaryIO
 from connector.errors import HeaderError, InputError, InvalidRow
 from connector.sources.convert import CONVERTERS, CellError, Converter
 from connector.sources.files import ClosingSource, open_binary, share_read, text_encoding
-from connector.sources.partition import Partition, cells_key
+from connector.sources.partition import Partition
 
 FIELD_LIMIT = 16 * 1024 * 1024  # bytes; a bigger cell could not go into a 4 MB Braze request anyway
 
@@ -77,8 +77,7 @@ class DelimitedSource(ClosingSource):
         if header is None:
             return
         width, reader, number = len(header), self._reader, 0
-        part = self._partition
-        key = cells_key(header)
+        owns = self._partition.owns_cells(header) if self._partition is not None else None
         while True:  # ends at the end of the input: each pass consumes at least one line
             try:
                 cells = next(reader)
@@ -86,7 +85,7 @@ class DelimitedSource(ClosingSource):
                 return
             except csv.Error as exc:
                 number += 1
-                if part is not None and not part.owns(number, None):
+                if owns is not None and not owns(number, ()):
                     continue
                 yield number, InvalidRow(None, f"not valid CSV ({exc})")
                 continue
@@ -98,7 +97,7 @@ class DelimitedSource(ClosingSource):
             if not cells:
                 continue
             number += 1
-            if part is not None and not part.owns(number, key(cells) if len(cells) == width else None):
+            if owns is not None and not owns(number, cells):
                 continue
             if len(cells) != width:
                 yield number, InvalidRow(None, f"row has {len(cells)} fields, the header has {width}")

@@ -28,6 +28,26 @@ class Partition:
             return number % self.count == self.index
         return zlib.crc32(key.encode("utf-8", "surrogatepass")) % self.count == self.index
 
+    def owns_cells(self, header: Sequence[str]) -> Callable[[int, Sequence[str]], bool]:
+        """`owns` for CSV rows of this header, given the row's number and raw cells: the same
+        answer as owns(number, cells_key(header)(cells)), without building the key in the
+        common case (a single-column identifier that is set). Rows of the wrong width go by number."""
+        key, width, count, index, crc = cells_key(header), len(header), self.count, self.index, zlib.crc32
+        first = next((s for s in KEY_COLUMNS if _last_index(header, s if isinstance(s, str) else s[0]) is not None), None)
+        at = _last_index(header, first) if isinstance(first, str) else None
+        prefix = f"{first}="
+
+        def owns(number: int, cells: Sequence[str]) -> bool:
+            if len(cells) == width:
+                if at is not None and cells[at]:
+                    return crc((prefix + cells[at]).encode("utf-8", "surrogatepass")) % count == index
+                found = key(cells)
+                if found is not None:
+                    return crc(found.encode("utf-8", "surrogatepass")) % count == index
+            return number % count == index
+
+        return owns
+
 
 def _last_index(header: Sequence[str], name: str) -> int | None:
     """The column a row dict takes its value from: the last of duplicates, as in the row dict."""

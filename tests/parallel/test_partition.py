@@ -98,6 +98,25 @@ def test_key_is_the_first_identifier_found() -> None:
     assert mapping_key({"name": "x"}) is None
 
 
+@pytest.mark.parametrize("header", [
+    ["phone", "email", "alias_name", "alias_label", "braze_id", "external_id", "external_id"],
+    ["alias_name", "alias_label", "email"],
+    ["name", "time"],
+    ["email", "external_id"],
+])
+def test_owns_cells_answers_as_owns_of_the_cells_key(header: list[str]) -> None:
+    key = cells_key(header)
+    values = ["", "u1", "é", "\udcff", "b7"]
+    rows = [[values[(i * 7 + j * 3 + i // 5) % len(values)] for j in range(len(header))] for i in range(200)]
+    for count in (2, 3):
+        for index in range(count):
+            part = Partition(index, count)
+            owns = part.owns_cells(header)
+            for number, cells in enumerate(rows, 1):
+                assert owns(number, cells) == part.owns(number, key(cells)), (number, cells)
+            assert owns(4, ["too", "many", "cells", "here", "x", "y", "z", "w"]) == part.owns(4, None)
+
+
 def test_owns_is_a_stable_crc32() -> None:
     assert Partition(zlib.crc32(b"email=a@x.io") % 3, 3).owns(1, "email=a@x.io")
     assert not Partition((zlib.crc32(b"email=a@x.io") + 1) % 3, 3).owns(1, "email=a@x.io")
