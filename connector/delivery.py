@@ -26,6 +26,7 @@ from connector.retry import RetryPolicy
 
 log = logging.getLogger("braze_export")
 
+_crc32 = zlib.crc32
 NOT_REPLAYABLE = frozenset({"events", "purchases"})   # Braze never de-duplicates these
 
 
@@ -71,6 +72,7 @@ class Delivery:
         self._stop = threading.Event()
         self._error: JobError | None = None
         self._error_lock = threading.Lock()
+        self._lanes = policy.concurrency
         self._batchers = [Batcher(policy.max_objects, clock) for _ in range(policy.concurrency)]
         self._hand_lock = threading.Lock()     # batchers and the hand-over to the lanes, in order
         self._closing = threading.Event()
@@ -94,7 +96,7 @@ class Delivery:
 
     def submit(self, key: str, array: str, entry: Entry) -> None:
         """Queue one object. After an abort it is counted as failed at once (check `error`)."""
-        lane = zlib.crc32(key.encode("utf-8", "surrogatepass")) % len(self._queues)
+        lane = _crc32(key.encode("utf-8", "surrogatepass")) % self._lanes
         with self._hand_lock:
             batch = self._batchers[lane].add(array, entry)
             if batch is not None:

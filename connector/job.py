@@ -24,7 +24,7 @@ from connector.state import StateSession, check_settings, writer_columns
 from connector.state.gate import Gate
 from connector.sources import CellSource
 from connector.writers import Writer, WriterOptions, make_writer
-from connector.writers.cells import CellEncoder
+from connector.writers.cells import CellPlan
 
 log = logging.getLogger("braze_export")
 
@@ -148,7 +148,7 @@ class _Pump:
             if self._delivery.error is not None:
                 return
 
-    def _fast_path(self, rows: Rows) -> CellEncoder | None:
+    def _fast_path(self, rows: Rows) -> CellPlan | None:
         """The writer's cell encoder for a CSV/TSV source, when it has one (writers/cells.py).
         Not with a state: its gate sees every row as a row."""
         compile_cells = getattr(self._writer, "compile_cells", None)
@@ -156,10 +156,11 @@ class _Pump:
             return None
         return compile_cells(rows.columns, rows.declared()) if rows.columns is not None else None
 
-    def _run_cells(self, source: CellSource, encode: CellEncoder) -> None:
+    def _run_cells(self, source: CellSource, plan: CellPlan) -> None:
         """The fast path: rows it takes go out as encoded bytes with their raw cells as values;
         the others take the general path, one by one."""
-        read, one, submit, row_of = self._ledger.read, self._one, self._delivery.submit, source.row_of
+        read, one, row_of, delivery = self._ledger.read, self._one, source.row_of, self._delivery
+        submit, array, encode = delivery.submit, plan.array, plan.encode
         self._ledger.read_cells_with(row_of)
         records = source.cells()
         while True:
@@ -171,12 +172,12 @@ class _Pump:
             finally:
                 self.reading = False
             read()
-            item = None if type(cells) is InvalidRow else encode(cells)
-            if item is not None:
-                submit(item.key, item.array, Entry(n, cells, item.body))
+            fast = None if type(cells) is InvalidRow else encode(cells)
+            if fast is not None:
+                submit(fast[0], array, Entry(n, cells, fast[1]))
             else:
                 one(n, cells if type(cells) is InvalidRow else row_of(cells))
-            if self._delivery.error is not None:
+            if delivery.error is not None:
                 return
 
     def _one(self, n: int, values: "dict[str, Any] | InvalidRow") -> None:

@@ -15,7 +15,7 @@ from connector.writers.header import (
     row_name_check,
     spacing_notes,
 )
-from connector.writers.cells import CellEncoder, Declared, Unsure, field_parts, short_external_id
+from connector.writers.cells import CellPlan, Declared, Unsure, encode_fields, field_parts, short_external_id
 from connector.writers.identity import track_identity
 from connector.writers.options import WriterOptions
 from connector.writers.structures import STANDARD, STRUCTURED_STANDARD, Converter, attribute_value
@@ -116,7 +116,7 @@ class AttributesWriter:
             may_be_large=(len(fields) + 6) * 2 * SCALAR_BOUND > MAX_OBJECT_BYTES,  # name and value
         )
 
-    def compile_cells(self, header: Sequence[str], declared: Declared) -> CellEncoder | None:
+    def compile_cells(self, header: Sequence[str], declared: Declared) -> CellPlan | None:
         """The fast path (writers/cells.py) for rows identified by a short ASCII external_id,
         when the header has no other identity, no flag, no structured or pre-formatted column
         and external_id is not declared with a type."""
@@ -132,24 +132,18 @@ class AttributesWriter:
         unset = self._unset
         tail = ',"_update_existing_only":true}' if self._update_existing_only else "}"
 
-        def encode(cells: Sequence[str]) -> Item | None:
+        def encode(cells: Sequence[str]) -> tuple[str, bytes] | None:
             external_id = cells[at]
             if not short_external_id(external_id):
                 return None
-            text = '{"external_id":' + encode_basestring(external_id)
             try:
-                for i, before, part in parts:
-                    cell = cells[i]
-                    if cell:
-                        text += before + part(cell)
-                    elif unset:
-                        text += before + "null"
-                body = (text + tail).encode("utf-8")
+                text = encode_fields(cells, parts, unset)
+                body = ('{"external_id":' + encode_basestring(external_id) + text + tail).encode("utf-8")
             except (Unsure, UnicodeEncodeError):
                 return None
-            return Item("attributes", body, "external_id:" + external_id)
+            return "external_id:" + external_id, body
 
-        return encode
+        return CellPlan("attributes", encode)
 
     def build(self, row: Mapping[str, Any]) -> Item:
         """The attributes object of one row."""

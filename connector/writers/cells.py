@@ -1,8 +1,8 @@
 """The fast path: CSV cells straight to JSON bytes, for the rows where it surely agrees.
 
-A writer may compile, once per job, a `CellEncoder` for the input's header: a function from one
-row's raw cells to its Item with the body already encoded (UTF-8 JSON bytes), or None when the
-row must take the general path (the source's row dict -> `writer.build` -> the batch encoder),
+A writer may compile, once per job, a `CellPlan` for the input's header: the request array, and a
+function from one row's raw cells to (user key, the object encoded as UTF-8 JSON bytes), or None
+when the row must take the general path (the source's row dict -> `writer.build` -> the batch encoder),
 which then builds it or names its problem. The fast path never reports a problem itself, so
 every message stays the general path's, and it takes only rows whose bytes it produces exactly
 as the general path would (`tests/writers/test_cells.py` compares the two on generated rows).
@@ -13,20 +13,39 @@ What it saves per row: the row dict, the body dict and the generic JSON encoder'
 from __future__ import annotations
 
 from json.encoder import encode_basestring
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Optional, Sequence
 
 from connector.errors import InvalidRow
-from connector.model import Item
 from connector.writers.values import MAX_EXTERNAL_ID_BYTES, MAX_TEXT
 
-CellEncoder = Callable[[Sequence[str]], Optional[Item]]
+CellEncoder = Callable[[Sequence[str]], Optional["tuple[str, bytes]"]]
 Part = Callable[[str], str]          # a non-empty cell -> its value as JSON text, or Unsure
 # The source's declared columns, by index: (type, its converter from a cell, raising ValueError).
 Declared = Mapping[int, "tuple[str, Callable[[str], Any]]"]
 WriterConvert = Callable[[str, Any], Any]       # a writer's converter: (column, value) -> value
 
+# Per column, up to this many distinct cells keep their JSON text: flags, countries, plans and
+# other columns of few values skip their conversion; columns of many values stop filling it.
+MEMO_SIZE = 512
+
 # An external_id of at most this many characters, all ASCII, is within Braze's byte limit.
 SHORT_EXTERNAL_ID = MAX_EXTERNAL_ID_BYTES // 4
+
+
+class CellPlan(NamedTuple):
+    """A writer's fast path for one header: every object it makes goes in `array`."""
+
+    array: str
+    encode: CellEncoder       # cells -> (the user's key, the object as JSON bytes), or None
+
+
+class Field(NamedTuple):
+    """One field of the body and how its cell becomes JSON."""
+
+    index: int                # the cell's position in the row
+    before: str               # the JSON text before the value: `,"name":`
+    part: Part                # the cell -> its value as JSON text
+    memo: dict[str, str]      # cell -> before + its JSON text, for the first MEMO_SIZE distinct cells
 
 
 class Unsure(Exception):
@@ -91,8 +110,8 @@ def value_part(column: str, declared: Callable[[str], Any] | None, convert: Writ
 
 def field_parts(header: Sequence[str], declared: Declared,
                 fields: Sequence[tuple[str, WriterConvert]],
-                as_is: Callable[[WriterConvert, str], bool]) -> list[tuple[int, str, Part]]:
-    """(cell index, the JSON text before the value, the part) of each field, in body order.
+                as_is: Callable[[WriterConvert, str], bool]) -> list[Field]:
+    """The fields of the body, in its order, each with its cell's index and its part.
 
     as_is(convert, type): whether the writer's converter sends a value of that declared type
     ("string" when undeclared) unchanged, text after check_text, as attribute_value does.
@@ -111,8 +130,26 @@ def field_parts(header: Sequence[str], declared: Declared,
             part = typed_part(_TYPED_JSON[kind], typed)
         else:
             part = value_part(column, typed, convert)
-        parts.append((i, "," + encode_basestring(column) + ":", part))
+        parts.append(Field(i, "," + encode_basestring(column) + ":", part, {}))
     return parts
+
+
+def encode_fields(cells: Sequence[str], fields: Sequence[Field], unset: bool) -> str:
+    """`,"name":value` of each field whose cell is set (`null` for an empty one when unset);
+    raises Unsure when a cell is."""
+    text = ""
+    for i, before, part, memo in fields:
+        cell = cells[i]
+        if cell:
+            known = memo.get(cell)
+            if known is None:
+                known = before + part(cell)
+                if len(memo) < MEMO_SIZE:
+                    memo[cell] = known
+            text += known
+        elif unset:
+            text += before + "null"
+    return text
 
 
 def short_external_id(cell: str) -> bool:

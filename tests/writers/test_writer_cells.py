@@ -94,11 +94,11 @@ def test_fast_path_agrees_with_the_general_path(tmp_path, layout, null_values, u
                          WriterOptions(null_values=null_values, update_existing_only=update_existing_only))
     with source_of(tmp_path, header, rows, columns) as source:
         writer.check_columns(source.columns)
-        encode = writer.compile_cells(source.columns, source.declared())
-        assert encode is not None
+        plan = writer.compile_cells(source.columns, source.declared())
+        assert plan is not None and plan.array == "attributes"
         taken = 0
         for n, cells in source.cells():
-            fast = encode(cells)
+            fast = plan.encode(cells)
             expected = general(source, writer, cells)
             if n <= len(ordinary):
                 assert fast is not None, f"row {n}: an ordinary row left the fast path"
@@ -106,7 +106,8 @@ def test_fast_path_agrees_with_the_general_path(tmp_path, layout, null_values, u
                 continue
             taken += 1
             assert expected is not None, f"row {n}: the fast path took a row the general path refuses: {cells!r}"
-            assert (fast.array, fast.body, fast.key) == expected, f"row {n}: {cells!r}"
+            key, body = fast
+            assert (plan.array, body, key) == expected, f"row {n}: {cells!r}"
     assert taken > len(ordinary)
 
 
