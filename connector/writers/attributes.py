@@ -15,7 +15,15 @@ from connector.writers.header import (
     row_name_check,
     spacing_notes,
 )
-from connector.writers.cells import CellPlan, Declared, Unsure, encode_fields, field_parts, short_external_id
+from connector.writers.cells import (
+    CellPlan,
+    Declared,
+    Unsure,
+    encode_fields,
+    external_id_at,
+    field_parts,
+    short_external_id,
+)
 from connector.writers.identity import track_identity
 from connector.writers.options import WriterOptions
 from connector.writers.structures import STANDARD, STRUCTURED_STANDARD, Converter, attribute_value
@@ -120,12 +128,9 @@ class AttributesWriter:
         """The fast path (writers/cells.py) for rows identified by a short ASCII external_id,
         when the header has no other identity, no flag, no structured or pre-formatted column
         and external_id is not declared with a type."""
-        names = frozenset(header)
-        if "external_id" not in names or names & NOT_FAST or names & self._pre_formatted:
-            return None
-        at = header.index("external_id")
+        at = external_id_at(header, declared, NOT_FAST | self._pre_formatted)
         plan = self._plans.get(tuple(header))
-        if plan.may_be_large or at in declared:     # a typed external_id is sent as its str()
+        if at is None or plan.may_be_large:
             return None
         fields = [(c, identifier) for c in plan.contacts] + list(plan.fields)
         parts = field_parts(header, declared, fields, _as_is)

@@ -13,7 +13,7 @@ What it saves per row: the row dict, the body dict and the generic JSON encoder'
 from __future__ import annotations
 
 from json.encoder import encode_basestring
-from typing import Any, Callable, Mapping, NamedTuple, Optional, Sequence
+from typing import Any, Callable, Collection, Mapping, NamedTuple, Optional, Sequence
 
 from connector.errors import InvalidRow
 from connector.writers.values import MAX_EXTERNAL_ID_BYTES, MAX_TEXT
@@ -150,6 +150,16 @@ def encode_fields(cells: Sequence[str], fields: Sequence[Field], unset: bool) ->
         elif unset:
             text += before + "null"
     return text
+
+
+def external_id_at(header: Sequence[str], declared: Declared, not_fast: Collection[str]) -> int | None:
+    """Where external_id is, when the header can have a fast path: it has external_id, not
+    declared with a type (the general path sends a typed one as its str()), and none of the
+    columns `not_fast` (the writer's, plus its pre-formatted ones). Else None."""
+    if "external_id" not in header or any(name in not_fast for name in header):
+        return None
+    at = list(header).index("external_id")
+    return None if at in declared else at
 
 
 def short_external_id(cell: str) -> bool:

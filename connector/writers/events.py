@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from json.encoder import encode_basestring
 from typing import Any, Mapping, NamedTuple, Sequence
 
 from connector.errors import HeaderError, InvalidRow
@@ -15,6 +16,15 @@ from connector.writers.header import (
     require,
     row_name_check,
     spacing_notes,
+)
+from connector.writers.cells import (
+    CellPlan,
+    Declared,
+    Unsure,
+    encode_fields,
+    external_id_at,
+    field_parts,
+    short_external_id,
 )
 from connector.writers.identity import contact, track_identity
 from connector.writers.options import WriterOptions
@@ -29,10 +39,16 @@ from connector.writers.properties import (
 )
 from connector.writers.structures import Converter
 from connector.writers.times import to_time
-from connector.writers.values import check_float, text_value, to_bool
+from connector.writers.values import MAX_TEXT, SCALAR_BOUND, check_float, identifier, text_value, to_bool
 
 COMMON = ("app_id", "properties", "_update_existing_only")
 REQUIRED = "required, but empty"
+# Columns whose rows the fast path leaves to build(): other identities, app_id, the properties
+# object and the flag column.
+NOT_FAST = frozenset({"braze_id", "alias_name", "alias_label", *COMMON})
+# Bytes one scalar property can take with its name, at most: a payload of fewer properties than
+# limit / this needs no measuring (as check_payload decides).
+PROPERTY_BOUND = SCALAR_BOUND + MAX_TEXT * 6 + 3
 
 
 class Plan(NamedTuple):
@@ -96,6 +112,44 @@ class TrackObjectWriter:
             props.append((column, pre_formatted_property if column in self._pre_formatted else property_column))
         return Plan(tuple(props), frozenset(c for c, _ in props))
 
+    def compile_cells(self, header: Sequence[str], declared: Declared) -> CellPlan | None:
+        """The fast path (writers/cells.py) for rows identified by a short ASCII external_id,
+        when the header has no other identity, no app_id, properties or flag column, no
+        pre-formatted column, few enough property columns that their size needs no measuring,
+        and external_id is not declared with a type."""
+        at = external_id_at(header, declared, NOT_FAST | self._pre_formatted)
+        plan = self._plans.get(tuple(header))
+        if at is None or len(plan.props) * PROPERTY_BOUND > self.limit:
+            return None
+        names = frozenset(header)
+        index = {name: i for i, name in enumerate(header)}
+        contacts = field_parts(header, declared, [(c, identifier) for c in ("email", "phone") if c in names], _as_is)
+        fixed = field_parts(header, declared, [(c, convert) for c, convert, _ in self.fast_fields if c in names],
+                            _as_is)
+        required = [index[c] for c, _, needed in self.fast_fields if needed]
+        props = field_parts(header, declared, plan.props, _as_is)
+        tail = ',"_update_existing_only":true}' if self._update_existing_only else "}"
+
+        def encode(cells: Sequence[str]) -> tuple[str, bytes] | None:
+            external_id = cells[at]
+            if not short_external_id(external_id):
+                return None
+            for i in required:
+                if not cells[i]:
+                    return None
+            try:
+                text = ('{"external_id":' + encode_basestring(external_id) + encode_fields(cells, contacts, False)
+                        + encode_fields(cells, fixed, False))
+                properties = encode_fields(cells, props, False)
+                if properties:
+                    text += ',"properties":{' + properties[1:] + "}"
+                body = (text + tail).encode("utf-8")
+            except (Unsure, UnicodeEncodeError):
+                return None
+            return "external_id:" + external_id, body
+
+        return CellPlan(self.array, encode)
+
     def build(self, row: Mapping[str, Any]) -> Item:
         """The event or purchase object of one row."""
         plan = self._plans.get(tuple(row))
@@ -128,8 +182,16 @@ class TrackObjectWriter:
             body["_update_existing_only"] = True
         return Item(self.array, body, key)
 
+    # The fields _fields() sets, in its order, for the fast path: (column, converter, required).
+    fast_fields: tuple[tuple[str, Converter, bool], ...] = ()
+
     def _fields(self, row: Mapping[str, Any], body: dict[str, Any]) -> None:
         raise NotImplementedError
+
+
+def _as_is(convert: Converter, kind: str) -> bool:
+    """Whether a converter sends a value of this declared type unchanged (writers/cells.py)."""
+    return convert is property_column or (kind == "string" and (convert is text_value or convert is identifier))
 
 
 class EventsWriter(TrackObjectWriter):
@@ -140,6 +202,7 @@ class EventsWriter(TrackObjectWriter):
     noun = "custom event"
     required_columns = ("name", "time")
     limit = EVENT_PROPERTIES_BYTES
+    fast_fields = (("name", text_value, True), ("time", to_time, True))
 
     def _fields(self, row: Mapping[str, Any], body: dict[str, Any]) -> None:
         body["name"] = text_value("name", required(row, "name"))
@@ -155,6 +218,13 @@ class PurchasesWriter(TrackObjectWriter):
     required_columns = ("product_id", "currency", "price", "time")
     optional_columns = COMMON + ("quantity",)
     limit = PURCHASE_PROPERTIES_BYTES
+    fast_fields = (
+        ("product_id", text_value, True),
+        ("currency", lambda column, v: currency(v), True),
+        ("price", lambda column, v: price(v), True),
+        ("quantity", lambda column, v: quantity(v), False),
+        ("time", to_time, True),
+    )
 
     def _fields(self, row: Mapping[str, Any], body: dict[str, Any]) -> None:
         body["product_id"] = text_value("product_id", required(row, "product_id"))
