@@ -5,7 +5,7 @@ function from one row's raw cells to (user key, the object encoded as UTF-8 JSON
 when the row must take the general path (the source's row dict -> `writer.build` -> the batch encoder),
 which then builds it or names its problem. The fast path never reports a problem itself, so
 every message stays the general path's, and it takes only rows whose bytes it produces exactly
-as the general path would (`tests/writers/test_cells.py` compares the two on generated rows).
+as the general path would (`tests/writers/test_writer_cells.py` compares the two on generated rows).
 
 What it saves per row: the row dict, the body dict and the generic JSON encoder's walk over it.
 """
@@ -18,15 +18,18 @@ from typing import Any, Callable, Collection, Mapping, NamedTuple, Optional, Seq
 from connector.errors import InvalidRow
 from connector.writers.values import MAX_EXTERNAL_ID_BYTES, MAX_TEXT
 
-CellEncoder = Callable[[Sequence[str]], Optional["tuple[str, bytes]"]]
+CellEncoder = Callable[[Sequence[str]], Optional[tuple[str, bytes]]]
 Part = Callable[[str], str]          # a non-empty cell -> its value as JSON text, or Unsure
 # The source's declared columns, by index: (type, its converter from a cell, raising ValueError).
-Declared = Mapping[int, "tuple[str, Callable[[str], Any]]"]
+Declared = Mapping[int, tuple[str, Callable[[str], Any]]]
 WriterConvert = Callable[[str, Any], Any]       # a writer's converter: (column, value) -> value
 
-# Per column, up to this many distinct cells keep their JSON text: flags, countries, plans and
-# other columns of few values skip their conversion; columns of many values stop filling it.
+# Per column, up to this many distinct short cells keep their JSON text: flags, countries, plans
+# and other columns of few values skip their conversion; columns of many values stop filling it.
+# Bounded per job too, so that a header of a thousand columns stays within a few MB.
 MEMO_SIZE = 512
+MEMO_TOTAL = 16384
+MEMO_CELL = 40      # characters: longer cells are not kept
 
 # An external_id of at most this many characters, all ASCII, is within Braze's byte limit.
 SHORT_EXTERNAL_ID = MAX_EXTERNAL_ID_BYTES // 4
@@ -45,7 +48,8 @@ class Field(NamedTuple):
     index: int                # the cell's position in the row
     before: str               # the JSON text before the value: `,"name":`
     part: Part                # the cell -> its value as JSON text
-    memo: dict[str, str]      # cell -> before + its JSON text, for the first MEMO_SIZE distinct cells
+    memo: dict[str, str]      # cell -> before + its JSON text, for the first distinct short cells
+    room: int                 # how many cells the memo keeps at most
 
 
 class Unsure(Exception):
@@ -117,6 +121,7 @@ def field_parts(header: Sequence[str], declared: Declared,
     ("string" when undeclared) unchanged, text after check_text, as attribute_value does.
     """
     index = {name: i for i, name in enumerate(header)}
+    room = min(MEMO_SIZE, MEMO_TOTAL // max(1, len(fields)))
     parts = []
     for column, convert in fields:
         i = index[column]
@@ -130,7 +135,7 @@ def field_parts(header: Sequence[str], declared: Declared,
             part = typed_part(_TYPED_JSON[kind], typed)
         else:
             part = value_part(column, typed, convert)
-        parts.append(Field(i, "," + encode_basestring(column) + ":", part, {}))
+        parts.append(Field(i, "," + encode_basestring(column) + ":", part, {}, room))
     return parts
 
 
@@ -138,13 +143,13 @@ def encode_fields(cells: Sequence[str], fields: Sequence[Field], unset: bool) ->
     """`,"name":value` of each field whose cell is set (`null` for an empty one when unset);
     raises Unsure when a cell is."""
     text = ""
-    for i, before, part, memo in fields:
+    for i, before, part, memo, room in fields:
         cell = cells[i]
         if cell:
             known = memo.get(cell)
             if known is None:
                 known = before + part(cell)
-                if len(memo) < MEMO_SIZE:
+                if len(memo) < room and len(cell) <= MEMO_CELL:
                     memo[cell] = known
             text += known
         elif unset:

@@ -152,3 +152,19 @@ def test_no_fast_path_for_headers_it_does_not_cover(record_type, header, options
     writer = make_writer("user_track", record_type, WriterOptions(**options))
     writer.check_columns(header)
     assert writer.compile_cells(header, declared) is None
+
+
+def test_the_memo_of_converted_cells_is_bounded():
+    from connector.writers.cells import MEMO_CELL, MEMO_SIZE, MEMO_TOTAL, encode_fields, field_parts
+    from connector.writers.structures import attribute_value
+
+    [field] = field_parts(["a"], {}, [("a", attribute_value)], lambda convert, kind: True)
+    for n in range(MEMO_SIZE * 3):
+        assert encode_fields([f"v{n}"], [field], False) == f',"a":"v{n}"'
+    assert len(field.memo) == MEMO_SIZE
+    long_cell = "x" * (MEMO_CELL + 1)
+    wide = field_parts([f"c{i}" for i in range(1000)], {}, [(f"c{i}", attribute_value) for i in range(1000)],
+                       lambda convert, kind: True)
+    assert wide[0].room == MEMO_TOTAL // 1000
+    encode_fields([long_cell] * 1000, wide, False)
+    assert all(not f.memo for f in wide)
