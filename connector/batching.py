@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable, Mapping, NamedTuple, Sequence
+from typing import Any, Callable, NamedTuple
+
+from connector.model import Values
 
 # Braze refuses bodies over 4 MB (413). A batch whose body is larger than this is split in halves
 # before it is sent; the writers keep every single object under 4 MB.
@@ -21,7 +23,7 @@ class Entry(NamedTuple):
     """
 
     row: int
-    values: Mapping[str, Any] | Sequence[str] | None
+    values: Values
     body: Any
 
 

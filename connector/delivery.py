@@ -235,6 +235,7 @@ class Delivery:
                 named.setdefault(err.index, err.reason)
             else:
                 log.warning("Braze reported an error not tied to an object of %s: %s", batch.rows, err.reason)
+        reasons: list[str | None]
         if outcome.status is not None and outcome.status >= 400:
             # Nothing of this request was accepted: every object is rejected, each with its reason.
             reasons = [named.get(i, outcome.message) for i in range(len(batch.entries))]

@@ -172,11 +172,12 @@ class _Pump:
             finally:
                 self.reading = False
             read()
-            fast = None if type(cells) is InvalidRow else encode(cells)
-            if fast is not None:
+            if isinstance(cells, InvalidRow):
+                one(n, cells)
+            elif (fast := encode(cells)) is not None:
                 submit(fast[0], array, Entry(n, cells, fast[1]))
             else:
-                one(n, cells if type(cells) is InvalidRow else row_of(cells))
+                one(n, row_of(cells))
             if delivery.error is not None:
                 return
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Mapping, NamedTuple, Sequence
+
+# A row's values for the rejected-rows file: the row, or its raw CSV cells (Ledger.read_cells_with).
+Values = Mapping[str, Any] | Sequence[str] | None
 
 
 class Item(NamedTuple):

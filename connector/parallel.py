@@ -134,14 +134,14 @@ def run_parallel(settings: Settings, *, dry_run: bool = False, json_logs: bool =
 def _collect(procs: list[Any], conns: list[Any], board: Board, grace_s: float) -> dict[int, dict[str, Any]]:
     """Wait for every worker's outcome; Ctrl-C / SIGTERM stops them; a stuck worker is terminated."""
     results: dict[int, dict[str, Any]] = {}
-    pending = dict(enumerate(conns))
+    pending: dict[int, Any] = dict(enumerate(conns))
     deadline: float | None = None
     while pending:  # ends: each worker sends its outcome or dies; after a stop, the deadline
         try:
-            for conn in multiprocessing.connection.wait(list(pending.values()), timeout=POLL_S):
-                k = next(i for i, c in pending.items() if c is conn)
+            for ready in multiprocessing.connection.wait(list(pending.values()), timeout=POLL_S):
+                k = next(i for i, c in pending.items() if c is ready)
                 try:
-                    results[k] = conn.recv()
+                    results[k] = pending[k].recv()
                 except EOFError:
                     log.error("worker %d ended without a report (exit code %s)", k, procs[k].exitcode)
                     board.trigger(k)

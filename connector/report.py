@@ -8,7 +8,9 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping
+
+from connector.model import Values
 
 OUTCOMES = ("delivered", "skipped", "rejected", "failed")
 
@@ -45,9 +47,9 @@ class Ledger:
         self._started = clock()
         self._lock = threading.Lock()
         self._n = dict.fromkeys(("read", *OUTCOMES, "requests", "retries", "unknown_fate"), 0)
-        self._row_of_cells: Callable[[Sequence[str]], Any] | None = None
+        self._row_of_cells: Callable[[list[str]], Any] | None = None
 
-    def read_cells_with(self, row_of: Callable[[Sequence[str]], Any]) -> None:
+    def read_cells_with(self, row_of: Callable[[list[str]], Any]) -> None:
         """How to turn a row's raw CSV cells, given as its values, into the row for the file."""
         self._row_of_cells = row_of
 
@@ -59,7 +61,7 @@ class Ledger:
         with self._lock:
             self._n["delivered"] += count
 
-    def not_delivered(self, outcome: str, rows: Iterable[tuple[int, str, Mapping[str, Any] | None]]) -> None:
+    def not_delivered(self, outcome: str, rows: Iterable[tuple[int, str, Values]]) -> None:
         """Record rows as skipped, rejected or failed, each with its reason, in the file too."""
         assert outcome in OUTCOMES[1:]
         with self._lock:

@@ -20,7 +20,7 @@ MAX_HEADERS = 100       # header lines in one response, as http.client
 MAX_BODY = 16 << 20     # Braze's answers are small; a larger body is not a Braze answer
 
 
-class Headers(dict):  # type: ignore[type-arg]
+class Headers(dict[str, str]):
     """Response headers; lookups ignore case (the names are stored in lower case)."""
 
     def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
@@ -109,12 +109,13 @@ def _headers(f: BinaryIO) -> Headers:
         if sep:
             key = name.strip().lower()
             value = value.strip()
-            headers[key] = f"{dict.get(headers, key)}, {value}" if key in headers else value
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
     raise http.client.HTTPException(f"more than {MAX_HEADERS} headers")
 
 
 def _chunked(f: BinaryIO) -> bytes:
-    parts, total = [], 0
+    parts: list[bytes] = []
+    total = 0
     while True:     # ends: at the last (zero) chunk, or an error
         size_line = _line(f)
         try:

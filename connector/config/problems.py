@@ -49,7 +49,7 @@ def schema_problems(validator: Draft202012Validator, data: Mapping[str, Any]) ->
 def _describe(error: ValidationError) -> list[str]:
     path = list(error.absolute_path)
     where = format_path(path)
-    kind = error.validator
+    kind = str(error.validator)
     value: Any = error.validator_value
     branch = set(str(p) for p in error.absolute_schema_path)
     if kind == "required":
@@ -67,7 +67,7 @@ def _describe(error: ValidationError) -> list[str]:
 
 def _extra_keys(error: ValidationError) -> list[Any]:
     instance = error.instance if isinstance(error.instance, Mapping) else {}
-    known = error.schema.get("properties", {})
+    known = error.schema.get("properties", {}) if isinstance(error.schema, Mapping) else {}
     return [key for key in instance if key not in known]
 
 

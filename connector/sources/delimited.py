@@ -69,7 +69,7 @@ class DelimitedSource(ClosingSource):
     def __iter__(self) -> Iterator[tuple[int, dict[str, Any] | InvalidRow]]:
         row_of = self.row_of
         for number, cells in self.cells():
-            yield number, cells if type(cells) is InvalidRow else row_of(cells)
+            yield number, cells if isinstance(cells, InvalidRow) else row_of(cells)
 
     def cells(self) -> Iterator[tuple[int, list[str] | InvalidRow]]:
         """The raw cells of each row as long as the header (or InvalidRow), numbered as `iter`."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from connector.errors import ConfigError
 from connector.writers.attributes import AttributesWriter
 from connector.writers.events import EventsWriter, PurchasesWriter
@@ -10,12 +12,12 @@ from connector.writers.users import DeleteWriter, IdentifyWriter, NewAliasWriter
 
 __all__ = ["Writer", "WriterOptions", "make_writer"]
 
-TRACK_RECORD_TYPES = {
+TRACK_RECORD_TYPES: dict[str, Callable[[WriterOptions], Writer]] = {
     "user_profile_attributes": AttributesWriter,
     "custom_events": EventsWriter,
     "purchases": PurchasesWriter,
 }
-MODES = {"user_new_alias": NewAliasWriter, "user_identifying": IdentifyWriter, "user_delete": DeleteWriter}
+MODES: dict[str, Callable[[], Writer]] = {"user_new_alias": NewAliasWriter, "user_identifying": IdentifyWriter, "user_delete": DeleteWriter}
 
 
 def make_writer(mode: str, track_record_type: str | None, options: WriterOptions) -> Writer:

@@ -45,7 +45,7 @@ class CellPlan(NamedTuple):
 class Field(NamedTuple):
     """One field of the body and how its cell becomes JSON."""
 
-    index: int                # the cell's position in the row
+    at: int                   # the cell's position in the row
     before: str               # the JSON text before the value: `,"name":`
     part: Part                # the cell -> its value as JSON text
     memo: dict[str, str]      # cell -> before + its JSON text, for the first distinct short cells
@@ -115,7 +115,7 @@ def value_part(column: str, declared: Callable[[str], Any] | None, convert: Writ
 def field_parts(header: Sequence[str], declared: Declared,
                 fields: Sequence[tuple[str, WriterConvert]],
                 as_is: Callable[[WriterConvert, str], bool]) -> list[Field]:
-    """The fields of the body, in its order, each with its cell's index and its part.
+    """The fields of the body, in its order, each with its cell's position and its part.
 
     as_is(convert, type): whether the writer's converter sends a value of that declared type
     ("string" when undeclared) unchanged, text after check_text, as attribute_value does.
