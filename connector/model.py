@@ -14,8 +14,9 @@ class Item(NamedTuple):
     array: the request array it goes in ("attributes", "events", "purchases",
         "aliases_to_identify", "user_aliases", or for deletes "external_ids", "braze_ids",
         "user_aliases").
-    body: the JSON-ready object (a dict; a plain string for external_ids / braze_ids deletes),
-        or bytes: the object already encoded as UTF-8 JSON (the fast path, writers/cells.py).
+    body: the JSON-ready object (a dict; a plain string for external_ids / braze_ids deletes).
+        (The fast path, writers/cells.py, makes no Item: it hands delivery the object already
+        encoded, as bytes in batching.Entry.body.)
     key: the user it concerns ("external_id:u1", "alias:label\\x00name", ...), so that rows of
         one user are delivered in input order.
     """
