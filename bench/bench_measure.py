@@ -72,11 +72,11 @@ def timed(argv: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str],
 
 
 def run_product(out: Path, case: Case, data: Path, rows: int, sink_kind: str, run: int,
-                extra: dict[str, Any]) -> Measurement:
+                extra: dict[str, Any], latency_ms: float = 0.0) -> Measurement:
     """braze-export on the case, under /usr/bin/time -v, against a fresh sink."""
     report = out / f"report-{case.name}-{run}.json"
     report.unlink(missing_ok=True)
-    with Sink(sink_kind, KEY) as sink:
+    with Sink(sink_kind, KEY, latency_ms) as sink:
         config = write_config(out, case, data, sink.url, extra)
         argv = [sys.executable, "-m", "connector", "run", "--config", str(config), "--report", str(report)]
         proc, started, wall, rss = timed(argv, out)

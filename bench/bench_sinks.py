@@ -70,9 +70,11 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 
 class Sink:
     """A started sink (use as a context manager): `url`, then `first_request()` and `requests()`."""
 
-    def __init__(self, kind: str, key: str = "bench-key") -> None:
+    def __init__(self, kind: str, key: str = "bench-key", latency_ms: float = 0.0) -> None:
         if kind not in ("nginx", "sandbox"):
             raise SinkError(f"unknown sink {kind!r}: nginx or sandbox")
+        if latency_ms and kind != "sandbox":
+            raise SinkError("only the sandbox sink can add latency")
         self.kind = kind
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -82,7 +84,8 @@ class Sink:
             (self._dir / "nginx.conf").write_text(NGINX_CONF.format(prefix=self._dir, port=self.port))
             argv = [nginx, "-p", str(self._dir), "-c", str(self._dir / "nginx.conf")]
         else:
-            argv = [sys.executable, str(HERE / "sandbox_sink.py"), str(self.port), key, str(self._dir / "stats.json")]
+            argv = [sys.executable, str(HERE / "sandbox_sink.py"), str(self.port), key, str(self._dir / "stats.json"),
+                    str(latency_ms)]
         try:
             self._proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         except OSError as exc:

@@ -2,7 +2,7 @@
 
     python bench/run.py [--rows 1000000] [--runs 3] [--cases attributes,events,delete,alias]
                         [--sink nginx|sandbox] [--set KEY=JSON ...] [--workers N]
-                        [--no-baseline]
+                        [--no-baseline] [--latency-ms MS (with --sink sandbox)]
 
 Writes the data files (once per size), the configs and reports into bench/out/, prints a table
 and writes bench/out/results.json (and results-ROWS.json).
@@ -93,7 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1,
                         help="the product's `workers: N` setting (same as --set workers=N)")
     parser.add_argument("--no-baseline", action="store_true", help="measure braze-export only")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="delay each answer this long (sandbox sink only; implies --no-baseline): "
+                             "throughput against a Braze that takes time to answer")
     args = parser.parse_args(argv)
+    if args.latency_ms:
+        if args.sink != "sandbox":
+            parser.error("--latency-ms needs --sink sandbox")
+        args.no_baseline = True
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     unknown = [c for c in cases if c not in CASES]
     if unknown or args.rows < 1 or args.runs < 1:
@@ -113,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             data = ensure_data(OUT, case, args.rows)
             product, baseline = [], []
             for run in range(args.runs):   # interleaved, so both see the same machine state
-                product.append(run_product(OUT, case, data, args.rows, args.sink, run, extra))
+                product.append(run_product(OUT, case, data, args.rows, args.sink, run, extra, args.latency_ms))
                 if not args.no_baseline:
                     baseline.append(run_baseline(OUT, case, data, args.rows, args.sink))
             raw += [m.as_dict() for m in product + baseline]
@@ -123,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     except (BenchError, SinkError) as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
-    doc = {"rows": args.rows, "runs": args.runs, "sink": args.sink, "extra_config": extra, "workers": args.workers,
+    doc = {"rows": args.rows, "runs": args.runs, "sink": args.sink, "latency_ms": args.latency_ms,
+           "extra_config": extra, "workers": args.workers,
            "cpus": os.cpu_count(), "python": sys.version.split()[0], "results": results, "measurements": raw}
     for path in (OUT / "results.json", OUT / f"results-{args.rows}.json"):
         path.write_text(json.dumps(doc, indent=2))

@@ -1,4 +1,5 @@
-"""The sandbox in sink mode, recording the first request's arrival: `sandbox_sink.py PORT KEY STATS.json`.
+"""The sandbox in sink mode, recording the first request's arrival:
+`sandbox_sink.py PORT KEY STATS.json [LATENCY_MS]` (each answer delayed that long, in parallel).
 
 Serves until SIGTERM, then writes {"first": epoch seconds or null, "requests": n, "ok": n}.
 """
@@ -17,9 +18,10 @@ from connector.sandbox import Sandbox
 
 def main(argv: list[str]) -> int:
     port, key, stats_path = int(argv[0]), argv[1], argv[2]
+    latency_ms = float(argv[3]) if len(argv) > 3 else 0.0
     seen: dict[str, Any] = {"first": None, "requests": 0, "ok": 0}
     lock = threading.Lock()
-    sandbox = Sandbox(api_key=key, port=port, sink=True, track_rps=1e9, users_rps=1e9)
+    sandbox = Sandbox(api_key=key, port=port, sink=True, track_rps=1e9, users_rps=1e9, latency_ms=latency_ms)
     serve = sandbox.app.serve
 
     def recording(*args: Any, **kwargs: Any) -> Any:

@@ -118,9 +118,11 @@ class App:
     def serve(self, path: str, auth: str | None, length: int | None, read: Reader) -> Reply:
         """The whole flow for POST to one of the four user endpoints."""
         seq = self._next_seq()
-        if self.options.sink:
-            return self._sink(path, auth, length, read)
         fault = self.faults.next()
+        if self.options.sink:   # sink mode: only the latency of the faults applies
+            if fault is not None and fault.latency_ms:
+                time.sleep(fault.latency_ms / 1000.0)
+            return self._sink(path, auth, length, read)
         if fault is not None and fault.latency_ms:
             time.sleep(fault.latency_ms / 1000.0)
         if fault is not None and fault.status is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 
 def test_sink_accepts_everything_and_counts(make_client):
     c = make_client(sink=True)
@@ -13,3 +15,12 @@ def test_sink_accepts_everything_and_counts(make_client):
     assert stats["objects_received"] == 6
     assert stats["by_path"] == {"/users/track": {"201": 1, "401": 1}, "/users/delete": {"201": 1}}
     assert c.sandbox.received() == [] and c.sandbox.users() == [] and c.sandbox.user("a") is None
+
+
+def test_sink_delays_answers_by_latency_ms_but_applies_no_other_fault(make_client):
+    c = make_client(sink=True, latency_ms=150, fail_rate=1.0, fail_status=503)
+    started = time.monotonic()
+    answer = c.track(attributes=[{"external_id": "u1"}])
+    assert time.monotonic() - started >= 0.15       # a lower bound: the sandbox slept that long
+    assert (answer.status_code, answer.json()) == (201, {"message": "success"})
+    assert c.sandbox.stats()["by_path"] == {"/users/track": {"201": 1}}
