@@ -33,9 +33,10 @@ class Partition:
         answer as owns(number, cells_key(header)(cells)), without building the key in the
         common case (a single-column identifier that is set). Rows of the wrong width go by number."""
         key, width, count, index, crc = cells_key(header), len(header), self.count, self.index, zlib.crc32
-        first = next((s for s in KEY_COLUMNS if _last_index(header, s if isinstance(s, str) else s[0]) is not None), None)
-        at = _last_index(header, first) if isinstance(first, str) else None
-        prefix = f"{first}="
+        plan = _key_plan(header)
+        name, indices = plan[0] if plan else ("", ())
+        at = indices[0] if len(indices) == 1 else None   # the key is then name=cell when the cell is set
+        prefix = f"{name}="
 
         def owns(number: int, cells: Sequence[str]) -> bool:
             if len(cells) == width:
@@ -57,8 +58,8 @@ def _last_index(header: Sequence[str], name: str) -> int | None:
     return None
 
 
-def cells_key(header: Sequence[str]) -> Callable[[Sequence[str]], str | None]:
-    """A function from one CSV row's raw cells (as long as the header) to its user key, or None."""
+def _key_plan(header: Sequence[str]) -> list[tuple[str, tuple[int, ...]]]:
+    """(key name, the indices of its columns present) of each KEY_COLUMNS entry the header has."""
     plan: list[tuple[str, tuple[int, ...]]] = []
     for spec in KEY_COLUMNS:
         names = spec if isinstance(spec, tuple) else (spec,)
@@ -66,6 +67,12 @@ def cells_key(header: Sequence[str]) -> Callable[[Sequence[str]], str | None]:
         indices = tuple(i for i in found if i is not None)
         if indices:
             plan.append(("+".join(names), indices))
+    return plan
+
+
+def cells_key(header: Sequence[str]) -> Callable[[Sequence[str]], str | None]:
+    """A function from one CSV row's raw cells (as long as the header) to its user key, or None."""
+    plan = _key_plan(header)
 
     def key(cells: Sequence[str]) -> str | None:
         for name, indices in plan:

@@ -103,6 +103,7 @@ def test_key_is_the_first_identifier_found() -> None:
     ["alias_name", "alias_label", "email"],
     ["name", "time"],
     ["email", "external_id"],
+    ["alias_label", "email"],       # half an alias pair: a one-column key named for the pair
 ])
 def test_owns_cells_answers_as_owns_of_the_cells_key(header: list[str]) -> None:
     key = cells_key(header)
