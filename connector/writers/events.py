@@ -30,6 +30,7 @@ from connector.writers.identity import contact, track_identity
 from connector.writers.options import WriterOptions
 from connector.writers.properties import (
     EVENT_PROPERTIES_BYTES,
+    PROPERTY_BOUND,
     PURCHASE_PROPERTIES_BYTES,
     RESERVED_KEYS,
     check_payload,
@@ -39,16 +40,13 @@ from connector.writers.properties import (
 )
 from connector.writers.structures import Converter
 from connector.writers.times import to_time
-from connector.writers.values import MAX_TEXT, SCALAR_BOUND, check_float, identifier, text_value, to_bool
+from connector.writers.values import check_float, identifier, text_value, to_bool
 
 COMMON = ("app_id", "properties", "_update_existing_only")
 REQUIRED = "required, but empty"
 # Columns whose rows the fast path leaves to build(): other identities, app_id, the properties
 # object and the flag column.
 NOT_FAST = frozenset({"braze_id", "alias_name", "alias_label", *COMMON})
-# Bytes one scalar property can take with its name, at most: a payload of fewer properties than
-# limit / this needs no measuring (as check_payload decides).
-PROPERTY_BOUND = SCALAR_BOUND + MAX_TEXT * 6 + 3
 
 
 class Plan(NamedTuple):

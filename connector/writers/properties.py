@@ -63,12 +63,17 @@ def pre_formatted_property(column: str, v: Any) -> Any:
     return scalar(column, v)
 
 
+# Bytes one scalar property can take as JSON with its name, at most: a payload of no more than
+# limit / PROPERTY_BOUND scalar properties needs no measuring.
+PROPERTY_BOUND = SCALAR_BOUND + MAX_TEXT * 6 + 3
+
+
 def check_payload(props: dict[str, Any], columns: Collection[str], limit: int, what: str, structured: bool) -> None:
     """Refuse a properties payload over Braze's limit, or one holding NaN or text that is not UTF-8.
 
     Encodes only when the payload may hold structure or could exceed the limit.
     """
-    if not structured and len(props) * (SCALAR_BOUND + MAX_TEXT * 6 + 3) <= limit:
+    if not structured and len(props) * PROPERTY_BOUND <= limit:
         return
     try:
         size = json_size(None, props)
