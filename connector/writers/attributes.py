@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from json.encoder import encode_basestring
 from typing import Any, Mapping, NamedTuple, Sequence
 
 from connector.errors import HeaderError, InvalidRow
@@ -15,15 +14,7 @@ from connector.writers.header import (
     row_name_check,
     spacing_notes,
 )
-from connector.writers.cells import (
-    CellPlan,
-    Declared,
-    Unsure,
-    encode_fields,
-    external_id_at,
-    field_parts,
-    short_external_id,
-)
+from connector.writers.cells import CellPlan, Declared, encode_fields, external_id_at, external_id_encoder, field_parts
 from connector.writers.identity import track_identity
 from connector.writers.options import WriterOptions
 from connector.writers.structures import STANDARD, STRUCTURED_STANDARD, Converter, attribute_value
@@ -135,20 +126,8 @@ class AttributesWriter:
         fields = [(c, identifier) for c in plan.contacts] + list(plan.fields)
         parts = field_parts(header, declared, fields, _as_is)
         unset = self._unset
-        tail = ',"_update_existing_only":true}' if self._update_existing_only else "}"
-
-        def encode(cells: Sequence[str]) -> tuple[str, bytes] | None:
-            external_id = cells[at]
-            if not short_external_id(external_id):
-                return None
-            try:
-                text = encode_fields(cells, parts, unset)
-                body = ('{"external_id":' + encode_basestring(external_id) + text + tail).encode("utf-8")
-            except (Unsure, UnicodeEncodeError):
-                return None
-            return "external_id:" + external_id, body
-
-        return CellPlan("attributes", encode)
+        return CellPlan("attributes", external_id_encoder(
+            at, lambda cells: encode_fields(cells, parts, unset), self._update_existing_only))
 
     def build(self, row: Mapping[str, Any]) -> Item:
         """The attributes object of one row."""

@@ -167,6 +167,25 @@ def external_id_at(header: Sequence[str], declared: Declared, not_fast: Collecti
     return None if at in declared else at
 
 
+def external_id_encoder(at: int, rest: Callable[[Sequence[str]], str], update_existing_only: bool) -> CellEncoder:
+    """The encoder of objects that open with the row's external_id (cell `at`): `rest` makes the
+    JSON text after it (raising Unsure to leave the row to the general path), and the object ends
+    with `_update_existing_only: true` when the option is on."""
+    tail = ',"_update_existing_only":true}' if update_existing_only else "}"
+
+    def encode(cells: Sequence[str]) -> tuple[str, bytes] | None:
+        external_id = cells[at]
+        if not short_external_id(external_id):
+            return None
+        try:
+            body = ('{"external_id":' + encode_basestring(external_id) + rest(cells) + tail).encode("utf-8")
+        except (Unsure, UnicodeEncodeError):
+            return None
+        return "external_id:" + external_id, body
+
+    return encode
+
+
 def short_external_id(cell: str) -> bool:
     """An external_id the general path accepts as it is, without measuring its UTF-8 bytes."""
     return bool(cell) and len(cell) <= SHORT_EXTERNAL_ID and cell.isascii()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from json.encoder import encode_basestring
 from typing import Any, Mapping, NamedTuple, Sequence
 
 from connector.errors import HeaderError, InvalidRow
@@ -23,8 +22,8 @@ from connector.writers.cells import (
     Unsure,
     encode_fields,
     external_id_at,
+    external_id_encoder,
     field_parts,
-    short_external_id,
 )
 from connector.writers.identity import contact, track_identity
 from connector.writers.options import WriterOptions
@@ -126,27 +125,16 @@ class TrackObjectWriter:
                             _as_is)
         required = [index[c] for c, _, needed in self.fast_fields if needed]
         props = field_parts(header, declared, plan.props, _as_is)
-        tail = ',"_update_existing_only":true}' if self._update_existing_only else "}"
 
-        def encode(cells: Sequence[str]) -> tuple[str, bytes] | None:
-            external_id = cells[at]
-            if not short_external_id(external_id):
-                return None
+        def rest(cells: Sequence[str]) -> str:
             for i in required:
                 if not cells[i]:
-                    return None
-            try:
-                text = ('{"external_id":' + encode_basestring(external_id) + encode_fields(cells, contacts, False)
-                        + encode_fields(cells, fixed, False))
-                properties = encode_fields(cells, props, False)
-                if properties:
-                    text += ',"properties":{' + properties[1:] + "}"
-                body = (text + tail).encode("utf-8")
-            except (Unsure, UnicodeEncodeError):
-                return None
-            return "external_id:" + external_id, body
+                    raise Unsure    # the general path names the empty required column
+            text = encode_fields(cells, contacts, False) + encode_fields(cells, fixed, False)
+            properties = encode_fields(cells, props, False)
+            return text + ',"properties":{' + properties[1:] + "}" if properties else text
 
-        return CellPlan(self.array, encode)
+        return CellPlan(self.array, external_id_encoder(at, rest, self._update_existing_only))
 
     def build(self, row: Mapping[str, Any]) -> Item:
         """The event or purchase object of one row."""
