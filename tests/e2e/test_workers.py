@@ -105,7 +105,8 @@ def test_ineligible_inputs_are_refused_before_anything_is_sent(job, sandbox):
     assert sandbox.requests() == []
 
 
-def test_sigterm_to_the_parent_stops_the_workers_and_the_report_is_written(job, sandbox):
+def _start_sending(job, sandbox) -> subprocess.Popen:
+    """A 2-worker run of 50,000 rows in the background, once the sandbox has had 10 requests."""
     job.write("u.csv", _csv(50_000))
     job.config(**ATTRS, workers=2, concurrency=2, input={"path": "u.csv"})
     sandbox.set_faults(latency_ms=20)
@@ -116,6 +117,17 @@ def test_sigterm_to_the_parent_stops_the_workers_and_the_report_is_written(job, 
     deadline = time.monotonic() + 30
     while len(sandbox.requests()) < 10 and time.monotonic() < deadline:
         time.sleep(0.02)       # polling the sandbox for a condition, bounded
+    return proc
+
+
+def _assert_nothing_arrives_after_the_end(sandbox) -> None:
+    sent = len(sandbox.requests())
+    time.sleep(0.3)            # nothing may arrive after the job ended: no worker left behind
+    assert len(sandbox.requests()) == sent
+
+
+def test_sigterm_to_the_parent_stops_the_workers_and_the_report_is_written(job, sandbox):
+    proc = _start_sending(job, sandbox)
     proc.send_signal(signal.SIGTERM)
     stopped_at = time.monotonic()
     _, stderr = proc.communicate(timeout=30)
@@ -125,29 +137,18 @@ def test_sigterm_to_the_parent_stops_the_workers_and_the_report_is_written(job, 
     assert r["error"] == "interrupted" and r["status"] == "failed"
     assert r["rows_read"] == r["rows_delivered"] + r["rows_failed"] and r["rows_delivered"] < 50_000
     assert r["rows_delivered"] == len(objects(sandbox))
-    sent = len(sandbox.requests())
-    time.sleep(0.3)            # nothing may arrive after the job ended: no worker left behind
-    assert len(sandbox.requests()) == sent
+    _assert_nothing_arrives_after_the_end(sandbox)
 
 
 def _worker_pids(parent: int) -> list[int]:
     """The spawned worker processes of a CLI process (not multiprocessing's resource tracker)."""
-    children = (Path(f"/proc/{parent}/task/{parent}/children").read_text().split())
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
     return [int(c) for c in children
             if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
 
 
 def test_a_worker_killed_outright_fails_the_job_and_every_row_read_is_accounted_for(job, sandbox):
-    job.write("u.csv", _csv(50_000))
-    job.config(**ATTRS, workers=2, concurrency=2, input={"path": "u.csv"})
-    sandbox.set_faults(latency_ms=20)
-    env = {**os.environ, "BRAZE_API_KEY": API_KEY}
-    proc = subprocess.Popen([sys.executable, "-m", "connector", "run", "--config", "config.yml",
-                             "--report", "report.json"], cwd=job.folder, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while len(sandbox.requests()) < 10 and time.monotonic() < deadline:
-        time.sleep(0.02)       # polling the sandbox for a condition, bounded
+    proc = _start_sending(job, sandbox)
     workers = _worker_pids(proc.pid)
     assert len(workers) == 2
     os.kill(workers[0], signal.SIGKILL)
@@ -160,6 +161,4 @@ def test_a_worker_killed_outright_fails_the_job_and_every_row_read_is_accounted_
     # (their outcome is unknown to the report), never delivered without Braze having them.
     assert r["rows_delivered"] <= len(objects(sandbox)) < 50_000
     assert stderr.count("ended without a report") == 2        # the log line, and the error
-    sent = len(sandbox.requests())
-    time.sleep(0.3)            # nothing may arrive after the job ended: no worker left behind
-    assert len(sandbox.requests()) == sent
+    _assert_nothing_arrives_after_the_end(sandbox)
