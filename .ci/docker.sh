@@ -129,8 +129,8 @@ print("%d.%d" % sys.version_info[:2], *tags)
   timeout 300 python3 -m pip wheel --quiet --no-deps --wheel-dir "$WHEELS" "$src" \
     || die 1 "wheels: building the braze-export wheel failed"
   rm -rf "$src"
-  # 2. Its dependencies as binary wheels for the image's interpreter (rpds-py, PyYAML and
-  #    charset-normalizer have compiled parts): pip resolves them from the project's wheel.
+  # 2. Its dependencies as binary wheels for the image's interpreter (rpds-py and PyYAML
+  #    have compiled parts): pip resolves them from the project's wheel.
   timeout 600 python3 -m pip download --quiet --dest "$WHEELS" --only-binary=:all: \
     --implementation cp --python-version "$pyver" "${platforms[@]/#/--platform=}" \
     "$WHEELS"/braze_export-*.whl \

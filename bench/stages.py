@@ -23,10 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_data import CASES, ensure_data  # noqa: E402
 from bench_measure import KEY, write_config  # noqa: E402
 from bench_sinks import Sink  # noqa: E402
-from connector.batching import Batcher, Entry  # noqa: E402
 from connector.braze.client import BrazeClient  # noqa: E402
 from connector.config import load_config  # noqa: E402
-from connector.job import make_job_writer  # noqa: E402
+from connector.delivery.batching import Batcher  # noqa: E402
+from connector.pipeline import prepare  # noqa: E402
+from connector.rows import Entry  # noqa: E402
 from connector.sources import open_source  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -50,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(exist_ok=True)
     data = ensure_data(OUT, case, args.rows)
     settings = load_config(str(write_config(OUT, case, data, "http://127.0.0.1:9", {})))
-    writer = make_job_writer(settings)
+    plan = prepare(settings, None)
+    writer = plan.writer
     n = args.rows
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
@@ -92,8 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     def fast_encoder() -> Any:
         source = open_source(settings.input)
         with source:
-            compile_cells = getattr(writer, "compile_cells", None)
-            return compile_cells(source.columns, source.declared()) if compile_cells else None
+            return writer.compile_cells(source.columns, source.declared())
 
     encode_cells = fast_encoder()
 
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  => per stage: source {r:.2f} (csv floor {base:.2f}), build {b - r:.2f}, encode {e - b:.2f}, "
           f"batching and encoding per batch (the product's path) {bb - b:.2f}")
     if encode_cells is None:
-        print("the fast path (writers/cells.py): none for this case")
+        print("the fast path (writers/fastpath.py): none for this case")
     else:
         c = timed("fast path: source.cells() iterated", n, read_cells)
         f = timed("fast path: cells + the writer's cell encoder", n, fast)
@@ -147,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                 break
         t0 = time.perf_counter()
         for body in bodies:
-            client.post(writer.endpoint, body)
+            client.post(plan.card.path, body)
         per_request = (time.perf_counter() - t0) * 1e6 / len(bodies)
         client.close()
     sink.cleanup()

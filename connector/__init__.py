@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-__all__ = ["Report", "export"]
+from connector.version import __version__
+
+__all__ = ["Report", "__version__", "export"]
 
 if TYPE_CHECKING:
     from connector.api import Report, export

@@ -10,10 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 from connector.config import Settings, load_config, parse_config
-from connector.errors import ConfigError, InvalidRow, JobError, UsageError
-from connector.job import JobOptions, JobResult, run_job
-from connector.report import Counts, Ledger, write_report
-from connector.runner import summary
+from connector.errors import ConfigError, InvalidRow, JobError
+from connector.outcomes.ledger import Counts, Ledger
+from connector.outcomes.report import summary, write_report
+from connector.pipeline import ExportOptions, JobResult, prepare, run_export
 
 __all__ = ["Report", "export"]
 
@@ -27,7 +27,7 @@ class Report(Counts):
     """What one export did: the `--report` JSON's fields, plus the exit code `run` would return.
 
     The counts (rows_read = rows_delivered + rows_skipped + rows_rejected + rows_failed,
-    requests, retries, requests_unknown_fate) come from `connector.report.Counts`.
+    requests, retries, requests_unknown_fate) come from `connector.outcomes.ledger.Counts`.
     exit_code: 0 success, 1 failed or aborted, 3 finished but Braze rejected rows (2 is never
     returned: usage errors are raised). error: the one-line message of a failed job, else None.
     """
@@ -72,11 +72,8 @@ def export(rows: Iterable[Mapping[str, Any]], config: Config, *, report_path: st
     are never raised. The report is written to `report_path` whatever the outcome.
     """
     settings = _settings(config)
-    ledger = Ledger(settings.reject_file)
-    result = run_job(settings, _numbered(rows), list(columns) if columns is not None else None,
-                     ledger, JobOptions(dry_run=dry_run))
-    if isinstance(result.error, UsageError):
-        raise result.error
+    plan = prepare(settings, list(columns) if columns is not None else None)
+    result = run_export(plan, _numbered(rows), Ledger(), ExportOptions(dry_run=dry_run))
     report = Report.from_result(result)
     if report.error is not None:
         log.error("%s", report.error)

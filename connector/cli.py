@@ -10,7 +10,7 @@ import signal
 import sys
 from typing import Any, Sequence
 
-from connector import __version__
+from connector.version import __version__
 from connector.errors import ConnectorError, UsageError
 
 log = logging.getLogger("braze_export")
@@ -88,13 +88,13 @@ def cmd_spec(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from connector.checks import check_settings
+    from connector.commands.check import check_settings
 
     return check_settings(_settings(args))
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    from connector.preview import preview
+    from connector.commands.preview import preview
 
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
@@ -102,11 +102,11 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from connector.runner import run_from_cli
+    from connector.commands.run import run_command
 
     extra = {"reject_file": args.reject_file} if args.reject_file else None
-    return run_from_cli(lambda: _settings(args, extra), report_path=args.report,
-                        dry_run=args.dry_run, json_logs=args.log_format == "json", restart=args.restart)
+    return run_command(lambda: _settings(args, extra), report_path=args.report,
+                       dry_run=args.dry_run, json_logs=args.log_format == "json", restart=args.restart)
 
 
 def _terminate(signum: int, frame: object) -> None:

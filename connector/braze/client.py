@@ -1,150 +1,156 @@
-"""POST JSON bodies to Braze over one kept-alive connection, with a timeout.
+"""POST JSON bodies to Braze through urllib3, with a timeout; what came back is classified by outcome.py.
 
-Not requests: at thousands of requests/s the client's own cost per request (~400 µs for
-requests, ~90 µs for http.client, ~30 µs here) decides whether the connector or Braze is the
-bottleneck. http.client opens the connection (TLS verified against the system's CAs, the
-CONNECT tunnel of HTTPS_PROXY / NO_PROXY); requests and responses then go over its socket
-through braze/wire.py. A stale kept-alive connection is noticed before it is reused.
+One client is one urllib3 connection pool holding one kept-alive connection, used by one sender
+thread. urllib3 opens it (TLS verified against the system's CAs and SSL_CERT_FILE, the CONNECT
+tunnel of HTTPS_PROXY unless NO_PROXY names the host) and notices a stale kept-alive connection
+before reusing it. The client records how far each request got (connect, send, answer), since a
+request that failed after its body was sent may have been applied by Braze. It knows nothing of
+modes, rows or the product: the caller gives it the URL, the key and the User-Agent.
 """
 
 from __future__ import annotations
 
-import base64
 import http.client
-import select
-import socket
 import ssl
+import threading
 import time
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
-from connector import __version__
+import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+
 from connector.braze.outcome import Outcome, Phase, classify_failure, classify_response
-from connector.braze.wire import message, read_response, request_head
+
+MAX_ANSWER_BYTES = 16 << 20     # Braze's answers are small; a larger body is not a Braze answer
+READ_SIZE = 1 << 16
+_PHASE = threading.local()       # how far the current thread's request got
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    path: str
-    bucket: str        # Braze's rate-limit bucket: "track", or "users" (identify/alias/delete)
-    max_objects: int   # per request, before track_object_limit narrows /users/track
+class _PhasedHTTP(HTTPConnection):
+    """An urllib3 connection that records, for its thread, how far a request got."""
+
+    def connect(self) -> None:
+        _PHASE.value = Phase.CONNECT
+        super().connect()
+        _PHASE.value = Phase.SEND
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _PHASE.value = Phase.SEND
+        super().request(*args, **kwargs)
+        _PHASE.value = Phase.ANSWER
 
 
-ENDPOINTS: Mapping[str, Endpoint] = {
-    e.path: e for e in (
-        Endpoint("/users/track", "track", 75),
-        Endpoint("/users/identify", "users", 50),
-        Endpoint("/users/alias/new", "users", 50),
-        Endpoint("/users/delete", "users", 50),
-    )
-}
+class _PhasedHTTPS(HTTPSConnection):
+    """The same, over TLS."""
+
+    def connect(self) -> None:
+        _PHASE.value = Phase.CONNECT
+        super().connect()
+        _PHASE.value = Phase.SEND
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _PHASE.value = Phase.SEND
+        super().request(*args, **kwargs)
+        _PHASE.value = Phase.ANSWER
 
 
-@dataclass(frozen=True)
-class _Proxy:
-    host: str
-    port: int
-    authorization: str | None
-
-
-def _proxy_for(scheme: str, host: str) -> _Proxy | None:
-    """The proxy the environment names for this URL (HTTPS_PROXY, NO_PROXY), if any."""
+def _proxy_url(scheme: str, host: str) -> str | None:
+    """The proxy the environment names for this host (HTTPS_PROXY, NO_PROXY), if any."""
     if scheme != "https" or urllib.request.proxy_bypass(host):
         return None
     url = urllib.request.getproxies().get("https")
     if not url:
         return None
-    parts = urllib.parse.urlsplit(url if "://" in url else f"http://{url}")
-    authorization = None
-    if parts.username:
-        pair = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
-        authorization = "Basic " + base64.b64encode(pair.encode()).decode()
-    return _Proxy(parts.hostname or "", parts.port or 8080, authorization)
+    return url if "://" in url else f"http://{url}"
 
 
-def _dropped(sock: socket.socket | None) -> bool:
-    """True when the peer closed an idle kept-alive connection (it is readable: EOF)."""
-    if sock is None:
-        return True
-    try:
-        readable, _, _ = select.select([sock], [], [], 0)
-    except (OSError, ValueError):
-        return True
-    return bool(readable)
+def _pool(base_url: str, timeout_s: float) -> urllib3.HTTPConnectionPool:
+    parts = urllib.parse.urlsplit(base_url)
+    https = parts.scheme == "https"
+    host = parts.hostname or ""
+    port = parts.port or (443 if https else 80)
+    timeout = urllib3.Timeout(connect=timeout_s, read=timeout_s)
+    options: dict[str, Any] = {"maxsize": 1, "block": False, "timeout": timeout, "retries": False}
+    if https:
+        options["ssl_context"] = ssl.create_default_context()
+    proxy = _proxy_url(parts.scheme, host)
+    if proxy is not None:
+        split = urllib.parse.urlsplit(proxy)
+        auth = None
+        if split.username:
+            auth = f"{urllib.parse.unquote(split.username)}:{urllib.parse.unquote(split.password or '')}"
+        headers = urllib3.make_headers(proxy_basic_auth=auth) if auth else None
+        bare = f"{split.scheme}://{split.hostname}:{split.port or 8080}"
+        manager = urllib3.ProxyManager(bare, num_pools=1, proxy_headers=headers, **options)
+        pool = manager.connection_from_host(host, port, scheme="https")
+    else:
+        cls = urllib3.HTTPSConnectionPool if https else urllib3.HTTPConnectionPool
+        pool = cls(host, port, **options)
+    pool.ConnectionCls = _PhasedHTTPS if https else _PhasedHTTP
+    return pool
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """The exception under urllib3's wrappers (a socket timeout, a reset, a certificate error)."""
+    seen = 0
+    while seen < 8:     # bounded: wrappers nest a few levels at most
+        seen += 1
+        inner = exc.__cause__ or next((a for a in getattr(exc, "args", ()) if isinstance(a, BaseException)), None)
+        if inner is None:
+            return exc
+        exc = inner
+    return exc
+
+
+def _read_all(response: urllib3.BaseHTTPResponse) -> bytes:
+    """The whole body, up to MAX_ANSWER_BYTES; the last (empty) read is where urllib3 finds a body
+    shorter than its Content-Length."""
+    chunks: list[bytes] = []
+    total = 0
+    while True:     # bounded: each pass reads more, and MAX_ANSWER_BYTES ends it
+        chunk = response.read(READ_SIZE, decode_content=False)
+        if not chunk:
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > MAX_ANSWER_BYTES:
+            raise http.client.HTTPException("the answer is too large to be Braze's")
+        chunks.append(chunk)
 
 
 class BrazeClient:
-    """One connection; use one client per thread."""
+    """One kept-alive connection to one Braze REST host; use one client per thread."""
 
-    def __init__(self, base_url: str, api_key: str, timeout_s: float,
+    def __init__(self, base_url: str, api_key: str, timeout_s: float, *, user_agent: str = "braze-export",
                  clock: Callable[[], float] = time.time) -> None:
-        parts = urllib.parse.urlsplit(base_url)
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname or ""
-        self._port = parts.port or (443 if self._https else 80)
-        self._timeout = timeout_s
+        self._pool = _pool(base_url, timeout_s)
         self._clock = clock
-        self._proxy = _proxy_for(parts.scheme, self._host)
-        self._context = ssl.create_default_context() if self._https else None
         self._headers = {
             "Authorization": f"Bearer {api_key}",
             "Content-Type": "application/json",
             "Accept-Encoding": "identity",
-            "User-Agent": f"braze-export/{__version__}",
+            "User-Agent": user_agent,
         }
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        self._host_header = host if self._port == (443 if self._https else 80) else f"{host}:{self._port}"
-        self._heads: dict[str, bytes] = {}
-        self._conn: http.client.HTTPConnection | None = None
-        self._reader: Any = None
 
     def __repr__(self) -> str:
-        return f"BrazeClient({self._host!r}, port={self._port})"
-
-    def _connect(self) -> http.client.HTTPConnection:
-        conn: http.client.HTTPConnection
-        if self._https:
-            target = (self._proxy.host, self._proxy.port) if self._proxy else (self._host, self._port)
-            conn = http.client.HTTPSConnection(*target, timeout=self._timeout, context=self._context)
-            if self._proxy:
-                headers = {"Proxy-Authorization": self._proxy.authorization} if self._proxy.authorization else None
-                conn.set_tunnel(self._host, self._port, headers=headers)
-        else:
-            conn = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
-        conn.connect()
-        if conn.sock is not None:
-            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return conn
+        return f"BrazeClient({self._pool.host!r}, port={self._pool.port})"   # never the key
 
     def post(self, path: str, body: bytes) -> Outcome:
-        head = self._heads.get(path)
-        if head is None:
-            head = self._heads[path] = request_head("POST", path, self._host_header, self._headers)
-        phase = Phase.CONNECT
+        """POST one body; the outcome of the answer, or of how far the request got."""
+        _PHASE.value = Phase.CONNECT
         try:
-            if self._conn is None or _dropped(self._conn.sock):
-                self.close()
-                self._conn = self._connect()
-                self._reader = self._conn.sock.makefile("rb")
-            sock = self._conn.sock
-            phase = Phase.SEND
-            sock.sendall(message(head, body))
-            phase = Phase.ANSWER
-            response = read_response(self._reader)
-        except (OSError, http.client.HTTPException) as exc:
-            self.close()
-            return classify_failure(phase, exc)
-        if response.will_close:
-            self.close()
-        return classify_response(response.status, response.headers, response.body.decode("utf-8", "replace"),
-                                 self._clock())
+            # Nothing to decode: the request asks for `Accept-Encoding: identity`.
+            response = self._pool.urlopen("POST", path, body=body, headers=self._headers, retries=False,
+                                          redirect=False, preload_content=False, decode_content=False,
+                                          assert_same_host=False)
+            try:
+                data = _read_all(response)
+            finally:
+                response.release_conn()
+        except (OSError, urllib3.exceptions.HTTPError, http.client.HTTPException) as exc:
+            return classify_failure(getattr(_PHASE, "value", Phase.CONNECT), _cause(exc))
+        return classify_response(response.status, response.headers, data.decode("utf-8", "replace"), self._clock())
 
     def close(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._pool.close()

@@ -4,7 +4,8 @@ This is the only module that looks at status codes and exception classes; delive
 `Outcome.kind` alone.
 
     DELIVERED     2xx, every object accepted
-    PARTIAL       2xx (or 400) with an `errors` list naming some objects; the rest were accepted
+    PARTIAL       2xx with an `errors` list naming some objects; the rest were accepted — or 400
+                  with such a list: nothing was accepted (`others_accepted` is False)
     REJECTED      400 without per-object errors: Braze refused the whole batch as it is
     RATE_LIMITED  429: wait (Retry-After or the bucket's reset), then resend
     RETRY         5xx, or a connection that failed before the request was sent: resend
@@ -55,6 +56,7 @@ class Outcome:
     message: str
     errors: tuple[ObjectError, ...] = ()
     rate: RateInfo = RateInfo()
+    others_accepted: bool = True    # PARTIAL: the objects `errors` does not name were accepted
 
 
 # Status -> kind, for the answers that carry no per-object errors.
@@ -104,7 +106,7 @@ def classify_response(status: int, headers: Mapping[str, str], text: str, now: f
     if 200 <= status < 300:
         return Outcome(Kind.PARTIAL if errors else Kind.DELIVERED, status, message, errors, rate)
     if status == 400 and errors:
-        return Outcome(Kind.PARTIAL, status, message, errors, rate)
+        return Outcome(Kind.PARTIAL, status, message, errors, rate, others_accepted=False)
     if status >= 500:
         return Outcome(Kind.RETRY, status, message, (), rate)
     return Outcome(_BY_STATUS.get(status, Kind.FATAL), status, message, (), rate)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import os
 from collections.abc import Mapping
 from functools import lru_cache
@@ -10,9 +9,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from connector.config.endpoint import SANDBOX, EndpointProblem, resolve_endpoint
+from connector.config.endpoint import resolve_endpoint
 from connector.config.loading import expand_env, merge, parse_settings_json, read_config_file
 from connector.config.problems import schema_problems
+from connector.config.rules import TEXT_FORMATS, infer_format, is_token, rule_problems
 from connector.config.schema import load_schema
 from connector.config.settings import InputSettings, Secret, Settings
 from connector.errors import ConfigError
@@ -21,11 +21,6 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
 MAX_KEY_FILE_BYTES = 64 * 1024
-_EXTENSIONS = {
-    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
-    ".json": "json", ".sqlite": "sqlite", ".sqlite3": "sqlite", ".db": "sqlite",
-}
-_TEXT_FORMATS = ("csv", "tsv")
 
 
 @lru_cache(maxsize=1)
@@ -37,13 +32,6 @@ def _validator() -> Draft202012Validator:
 
 def _defaults(properties: Mapping[str, Any]) -> dict[str, Any]:
     return {name: prop["default"] for name, prop in properties.items() if "default" in prop}
-
-
-def infer_format(path: str | None) -> str | None:
-    """The input format a path's extension implies, or None."""
-    if not path or path == "-":
-        return None
-    return _EXTENSIONS.get(Path(path).suffix.lower())
 
 
 def load_config(
@@ -75,7 +63,7 @@ def parse_config(data: Mapping[str, Any], *, environ: Mapping[str, str] = os.env
 def _build(data: Mapping[str, Any], base_dir: str) -> Settings:
     schema = load_schema()
     problems = schema_problems(_validator(), data)
-    problems += _semantic_problems(data)
+    problems += rule_problems(data)
     key, key_problem = _api_key(data, base_dir)
     if key_problem:
         problems.append(key_problem)
@@ -125,87 +113,12 @@ def _split_fields(value: Any) -> list[str]:
     return [item.strip() for item in items if item.strip()]
 
 
-def _semantic_problems(data: Mapping[str, Any]) -> list[str]:
-    """Rules the schema cannot say; each runs only on values of the right type."""
-    problems: list[str] = []
-    endpoint, custom = data.get("endpoint"), data.get("allow_custom_endpoint", False)
-    if isinstance(endpoint, str) and endpoint and isinstance(custom, bool):
-        try:
-            resolve_endpoint(endpoint, custom)
-        except EndpointProblem as exc:
-            problems.append(f"endpoint: {exc}")
-    if "api_key" in data and "api_key_file" in data:
-        problems.append("api_key_file: give api_key or api_key_file, not both")
-    elif "api_key" not in data and "api_key_file" not in data:
-        if not (isinstance(endpoint, str) and endpoint.strip().lower() == SANDBOX):
-            problems.append("api_key: is required (or api_key_file) unless endpoint is sandbox")
-    key = data.get("api_key")
-    if isinstance(key, str) and key and not _is_token(key):
-        problems.append("api_key: must not contain spaces or control characters")
-    initial, maximum = data.get("initial_retry_interval_millis"), data.get("maximum_retry_interval_millis")
-    if isinstance(initial, int) and isinstance(maximum, int) and initial > maximum:
-        problems.append("initial_retry_interval_millis: must not exceed maximum_retry_interval_millis")
-    if data.get("delta") is True and "state_file" not in data:
-        problems.append("state_file: is required when delta is true")
-    raw_input = data.get("input")
-    if isinstance(raw_input, Mapping):
-        problems += _input_problems(raw_input)
-    workers = data.get("workers")
-    if isinstance(workers, int) and not isinstance(workers, bool) and workers > 1:
-        problems += _workers_problems(data, raw_input if isinstance(raw_input, Mapping) else {})
-    return problems
-
-
-def _workers_problems(data: Mapping[str, Any], raw: Mapping[str, Any]) -> list[str]:
-    """workers > 1 splits one input file by user; state and streams are single-process."""
-    if "state_file" in data:
-        return ["workers: must be 1 with a state_file (resume, delta and dedupe state is single-process)"]
-    path = raw.get("path") if isinstance(raw.get("path"), str) else None
-    fmt = raw["format"] if "format" in raw else infer_format(path) or "csv"
-    if fmt not in ("csv", "tsv", "jsonl"):
-        return [f"workers: more than 1 needs a csv, tsv or jsonl input (the format is {fmt})"]
-    if path is None or path == "-":
-        return ["workers: more than 1 needs input.path to name a file (each worker reads the whole file), "
-                "not standard input"]
-    return []
-
-
-def _is_token(text: str) -> bool:
-    return all(ch.isprintable() and not ch.isspace() for ch in text)
-
-
-def _input_problems(raw: Mapping[str, Any]) -> list[str]:
-    path = raw.get("path") if isinstance(raw.get("path"), str) else None
-    fmt = raw["format"] if "format" in raw else infer_format(path) or "csv"
-    problems: list[str] = []
-    encoding = raw.get("encoding")
-    if isinstance(encoding, str) and encoding:
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            problems.append("input.encoding: is not an encoding Python knows")
-    if fmt not in load_schema()["properties"]["input"]["properties"]["format"]["enum"]:  # reported by the schema
-        return problems
-    if fmt == "sqlite":
-        if "query" not in raw:
-            problems.append("input.query: is required when the input format is sqlite")
-        if path == "-":
-            problems.append("input.path: an sqlite input cannot be read from standard input")
-    elif "query" in raw:
-        problems.append(f"input.query: is only allowed when the input format is sqlite (the format is {fmt})")
-    if fmt not in _TEXT_FORMATS:
-        for key in ("columns", "delimiter"):
-            if key in raw:
-                problems.append(f"input.{key}: is only allowed for csv and tsv input (the format is {fmt})")
-    return problems
-
-
 def _input_settings(raw: Mapping[str, Any], properties: Mapping[str, Any]) -> InputSettings:
     values = {**_defaults(properties), **raw}
     path = values.get("path")
     fmt = values.get("format") or infer_format(path) or "csv"
     delimiter = values.get("delimiter")
-    if fmt in _TEXT_FORMATS and delimiter is None:
+    if fmt in TEXT_FORMATS and delimiter is None:
         delimiter = "\t" if fmt == "tsv" else ","
     return InputSettings(
         format=fmt,
@@ -241,6 +154,6 @@ def _api_key(data: Mapping[str, Any], base_dir: str) -> tuple[Secret | None, str
         return None, "api_key_file: the file is not UTF-8 text"
     if not key:
         return None, "api_key_file: the file is empty"
-    if not _is_token(key):
+    if not is_token(key):
         return None, "api_key_file: the key in the file must not contain spaces or control characters"
     return Secret(key), None

@@ -9,7 +9,7 @@ from typing import Any, BinaryIO
 
 from connector.errors import InputError, InvalidRow
 from connector.sources.files import ClosingSource, open_binary, share_read, text_encoding
-from connector.sources.partition import Partition, mapping_key
+from connector.sources.partition import Partition
 
 CHUNK = 64 * 1024  # characters read at a time
 MAX_ROW = 16 * 1024 * 1024  # characters; one array element larger than this is refused
@@ -59,7 +59,7 @@ class JsonLinesSource(_TextSource):
         if self._text is None:
             return
         number = 0
-        owns = self._partition.owns if self._partition is not None else None
+        owns = self._partition.owns_row if self._partition is not None else None
         try:
             for line in self._text:
                 text = line.rstrip()
@@ -73,7 +73,7 @@ class JsonLinesSource(_TextSource):
                         continue
                     yield number, InvalidRow(None, f"not a JSON object: invalid JSON at column {exc.colno} ({exc.msg})")
                     continue
-                if owns is not None and not owns(number, mapping_key(value) if isinstance(value, dict) else None):
+                if owns is not None and not owns(number, value if isinstance(value, dict) else None):
                     continue
                 if isinstance(value, dict):
                     yield number, value

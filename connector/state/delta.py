@@ -11,6 +11,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from connector.keys import UserKey, kind_of
 from connector.state.fingerprint import value_fp
 
 UNKNOWN = b"\0" * 8
@@ -28,9 +29,9 @@ def is_operator(value: Any) -> bool:
     return type(value) is dict and bool(value) and any(value.keys() <= ops for ops in _OPERATOR_SETS)
 
 
-def identifier_keys(user_key: str) -> frozenset[str]:
+def identifier_keys(user_key: UserKey) -> frozenset[str]:
     """The body keys that identify the user (email or phone only when they are the identifier)."""
-    kind = user_key.split(":", 1)[0]
+    kind = kind_of(user_key)
     return PRIMARY | {kind} if kind in ("email", "phone") else PRIMARY
 
 
@@ -51,7 +52,7 @@ class Verdict:
     unchanged: int          # attributes left out because Braze has them already
 
 
-def diff(body: Mapping[str, Any], user_key: str, current: Callable[[int], bytes | None],
+def diff(body: Mapping[str, Any], user_key: UserKey, current: Callable[[int], bytes | None],
          name_id: Callable[[str], int], known_user: bool) -> Verdict:
     """Compare one attributes object with the fingerprints `current` gives (overlay, then store).
 

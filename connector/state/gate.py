@@ -7,15 +7,17 @@ import logging
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
-from connector.batching import Batch, Entry
+from connector.delivery.batching import Batch
 from connector.errors import InvalidRow, JobError
-from connector.model import Item
-from connector.report import Ledger
+from connector.keys import UserKey
+from connector.outcomes import Outcomes, Settlement, refused
+from connector.rows import Entry
 from connector.state.delta import Changes, diff
 from connector.state.fingerprint import canonical, key_hash
 from connector.state.store import Settled, StateStore
+from connector.writers.base import Item
 
 log = logging.getLogger("braze_export")
 
@@ -23,7 +25,7 @@ CHUNK_ROWS = 500        # rows looked up in the state at once
 LOST_REASON = ("Braze may or may not have it: its request was in flight when an earlier run stopped or lost "
                "its connection; not resent because event_delivery is at_most_once")
 
-Submit = Callable[[str, str, Entry], None]
+Submit = Callable[[UserKey, str, Entry], None]
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,15 @@ class _Pending:
     key: bytes | None = None
 
 
+def split_dedupe(values: Mapping[str, Any], column: str) -> tuple[dict[str, Any], str]:
+    """The row without its dedupe_key column (ours, never sent), and the key as text."""
+    rest = dict(values)
+    key = rest.pop(column, None)
+    if key is None or key == "":
+        raise InvalidRow(column, "required, but empty (it is the dedupe_key)")
+    return rest, key if isinstance(key, str) else canonical(key).decode("utf-8", "surrogatepass")
+
+
 def _state_error(exc: sqlite3.Error) -> JobError:
     return JobError(f"cannot write the state file: {exc}")
 
@@ -43,9 +54,9 @@ class Gate:
     """Rows pass here before delivery: earlier runs' rows are settled, unchanged or duplicate rows
     are not sent; the journal side records batches in flight and what Braze acknowledged."""
 
-    def __init__(self, store: StateStore, ledger: Ledger, *, scope: str, delta: bool, dedupe_key: str | None) -> None:
+    def __init__(self, store: StateStore, *, scope: str, delta: bool, dedupe_key: str | None) -> None:
         self._store = store
-        self._ledger = ledger
+        self._outcomes: Outcomes | None = None
         self._scope = scope
         self._delta = delta
         self._dedupe_key = dedupe_key
@@ -57,34 +68,35 @@ class Gate:
         self._on_error: Callable[[JobError], None] = lambda error: None
         self.counts: Counter[str] = Counter()
 
-    def bind(self, submit: Submit, on_error: Callable[[JobError], None]) -> None:
-        """Where rows to send go (delivery's submit), and how a state failure aborts the job."""
+    def bind(self, submit: Submit, on_error: Callable[[JobError], None], outcomes: Outcomes) -> None:
+        """Where rows to send go (delivery's submit), how a state failure aborts the job, and
+        where rows this gate settles itself are told."""
         self._submit = submit
         self._on_error = on_error
+        self._outcomes = outcomes
+
+    def _tell(self, settlement: Settlement) -> None:
+        assert self._outcomes is not None, "bind() first"
+        self._outcomes.settled(settlement)
 
     # -- the reading side (one thread) ------------------------------------------------------
     def earlier(self, n: int, values: Mapping[str, Any]) -> bool:
         """True when an earlier run of this job settled row n; it is counted here."""
         store = self._store
         if n in store.done:
-            self._ledger.delivered(1)
+            self._tell(Settlement(delivered=[Entry(n, values)]))
             self.counts["rows_delivered_earlier"] += 1
             return True
         if n in store.lost:
-            self._ledger.not_delivered("failed", [(n, LOST_REASON, values)])
+            self._tell(refused("failed", [Entry(n, values)], LOST_REASON))
             return True
         return False
 
     def prepare(self, values: dict[str, Any]) -> tuple[dict[str, Any], bytes | None]:
         """The row the writer builds from (without the dedupe_key column) and its hashed key."""
-        column = self._dedupe_key
-        if column is None:
+        if self._dedupe_key is None:
             return values, None
-        rest = dict(values)
-        key = rest.pop(column, None)
-        if key is None or key == "":
-            raise InvalidRow(column, "required, but empty (it is the dedupe_key)")
-        text = key if isinstance(key, str) else canonical(key).decode("utf-8", "surrogatepass")
+        rest, text = split_dedupe(values, self._dedupe_key)
         return rest, key_hash(self._scope, text)
 
     def add(self, n: int, values: Mapping[str, Any], item: Item, key: bytes | None) -> None:
@@ -103,20 +115,23 @@ class Gate:
             with self._store.lock:
                 sends, done = self._delta_decide(chunk) if self._delta else self._dedupe_decide(chunk)
                 if done:
-                    self._store.mark_done(done)
+                    self._store.mark_done([entry.row for entry in done])
         except sqlite3.Error as exc:
             raise _state_error(exc) from None
         if done:
-            self._ledger.delivered(len(done))
+            self._tell(Settlement(delivered=done))
         for n, values, item, data, pending in sends:
             self._send(n, values, item, data, pending)
+
+    def close(self) -> None:
+        """The state session closes the store."""
 
     def discard(self, reason: str) -> None:
         """The job was aborted: rows waiting for their lookup are counted as failed."""
         chunk, self._chunk = self._chunk, []
-        self._ledger.not_delivered("failed", [(n, reason, values) for n, values, *_ in chunk])
+        self._tell(refused("failed", [Entry(n, values) for n, values, *_ in chunk], reason))
 
-    def _delta_decide(self, chunk: list) -> tuple[list, list[int]]:
+    def _delta_decide(self, chunk: list) -> tuple[list, list[Entry]]:
         store, overlay = self._store, self._overlay
         users = [key_hash(self._scope, item.key) for _, _, item, _, _ in chunk]
         stored = store.users(list(set(users)))
@@ -133,7 +148,7 @@ class Gate:
             self.counts["attributes_unchanged"] += verdict.unchanged
             if verdict.body is None:
                 self.counts["rows_unchanged"] += 1
-                done.append(n)
+                done.append(Entry(n, values))
                 continue
             if mine is None:
                 mine = overlay[user] = [0, {}]
@@ -143,13 +158,13 @@ class Gate:
             sends.append((n, values, item, body, _Pending(user=user, changes=verdict.changes)))
         return sends, done
 
-    def _dedupe_decide(self, chunk: list) -> tuple[list, list[int]]:
+    def _dedupe_decide(self, chunk: list) -> tuple[list, list[Entry]]:
         known = self._store.known_keys(list({key for *_, key in chunk}))
         sends, done = [], []
         for n, values, item, data, key in chunk:
             if key in known:
                 self.counts["rows_duplicate"] += 1
-                done.append(n)
+                done.append(Entry(n, values))
             else:
                 sends.append((n, values, item, data, _Pending(key=key)))
         return sends, done
@@ -180,9 +195,14 @@ class Gate:
                 except sqlite3.Error as exc:
                     self._on_error(_state_error(exc))
 
-    def settled(self, batch: Batch, delivered: Sequence[Entry], lost: bool = False) -> None:
-        """Braze's final answer on the batch: record what it acknowledged, in one transaction."""
-        rows = {e.row for e in delivered}
+    def settled(self, settlement: Settlement) -> None:
+        """Braze's final answer on a batch: record what it acknowledged, in one transaction.
+        (Rows settled without a request, by this gate or by validation, are not the state's.)"""
+        batch = settlement.batch
+        if batch is None:
+            return
+        lost = settlement.lost
+        rows = {e.row for e in settlement.delivered}
         users: dict[bytes, Changes] = {}
         keys: list[bytes] = []
         with self._store.lock:

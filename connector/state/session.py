@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from typing import Any, Sequence
+from typing import Any
 
 from connector.config import Settings
 from connector.config.settings import InputSettings
-from connector.errors import ConfigError, HeaderError, JobError
-from connector.report import Ledger
+from connector.errors import JobError
 from connector.state.fingerprint import config_fingerprint, input_identity
 from connector.state.gate import Gate
 from connector.state.lock import StateLock
@@ -17,57 +16,32 @@ from connector.state.store import JobStart, StateStore
 
 log = logging.getLogger("braze_export")
 
-EVENT_TYPES = ("custom_events", "purchases")
-
-
-def check_settings(settings: Settings) -> None:
-    """Config rules of resume and delta that the schema cannot say."""
-    problems = []
-    attributes = settings.mode == "user_track" and settings.track_record_type == "user_profile_attributes"
-    if settings.delta and not attributes:
-        problems.append("delta: applies to mode user_track with track_record_type user_profile_attributes")
-    if settings.dedupe_key is not None:
-        if not (settings.mode == "user_track" and settings.track_record_type in EVENT_TYPES):
-            problems.append("dedupe_key: applies to track_record_type custom_events or purchases")
-        if settings.state_file is None:
-            problems.append("state_file: is required when dedupe_key is set")
-    if problems:
-        raise ConfigError("config is invalid", problems=tuple(problems))
-
-
-def writer_columns(settings: Settings, columns: Sequence[str] | None) -> Sequence[str] | None:
-    """The header the writer sees: the dedupe_key column is ours, never sent; it must be there."""
-    key = settings.dedupe_key
-    if columns is None or key is None:
-        return columns
-    if key not in columns:
-        raise HeaderError(f"the dedupe_key column {key} is not in the input")
-    return [c for c in columns if c != key]
-
-
 class StateSession:
     """The state of one run: the lock, the store, the gate, and the counts for the report."""
 
-    def __init__(self, settings: Settings, ledger: Ledger, resume_input: InputSettings | None, restart: bool) -> None:
+    def __init__(self, settings: Settings, resume_input: InputSettings | None, restart: bool,
+                 lose_unknown: bool) -> None:
+        """`lose_unknown`: rows of unknown fate at a resume are failed, not resent (at_most_once
+        on a mode whose requests are not replay-safe)."""
         assert settings.state_file is not None
         self._closed = False
         self._lock = StateLock(settings.state_file)
         self._lock.acquire()
         try:
             self.store = StateStore(settings.state_file)
-            self.start = self._begin(settings, resume_input, restart)
+            self.start = self._begin(settings, resume_input, restart, lose_unknown)
         except BaseException:
             self._lock.release()
             raise
-        self.gate = Gate(self.store, ledger, scope=f"{settings.endpoint}\0{settings.track_record_type}",
+        self.gate = Gate(self.store, scope=f"{settings.endpoint}\0{settings.track_record_type}",
                          delta=settings.delta, dedupe_key=settings.dedupe_key)
 
-    def _begin(self, settings: Settings, resume_input: InputSettings | None, restart: bool) -> JobStart:
+    def _begin(self, settings: Settings, resume_input: InputSettings | None, restart: bool,
+               lose: bool) -> JobStart:
         identity = input_identity(resume_input) if resume_input is not None else None
         if identity is None:
             log.info("state: rows read from standard input cannot be resumed; delta and dedupe_key still apply")
             return JobStart(False, (), None)
-        lose = settings.event_delivery == "at_most_once" and settings.track_record_type in EVENT_TYPES
         try:
             start = self.store.begin_job(config_fingerprint(settings), identity, restart, lose)
         except sqlite3.Error as exc:

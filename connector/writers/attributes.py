@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Mapping, NamedTuple, Sequence
 
 from connector.errors import HeaderError, InvalidRow
-from connector.model import Item
 from connector.writers.header import (
     TRACK_IDENTIFIERS,
     PlanCache,
@@ -14,9 +13,16 @@ from connector.writers.header import (
     row_name_check,
     spacing_notes,
 )
-from connector.writers.cells import CellPlan, Declared, encode_fields, external_id_at, external_id_encoder, field_parts
+from connector.writers.base import Item, WriterOptions
+from connector.writers.fastpath import (
+    CellPlan,
+    Declared,
+    encode_fields,
+    external_id_at,
+    external_id_encoder,
+    field_parts,
+)
 from connector.writers.identity import track_identity
-from connector.writers.options import WriterOptions
 from connector.writers.structures import STANDARD, STRUCTURED_STANDARD, Converter, attribute_value
 from connector.writers.values import (
     MAX_OBJECT_BYTES,
@@ -67,15 +73,12 @@ def not_text(convert: Converter) -> Converter:
 
 
 def _as_is(convert: Converter, kind: str) -> bool:
-    """Whether a converter sends a value of this declared type unchanged (writers/cells.py)."""
+    """Whether a converter sends a value of this declared type unchanged (writers/fastpath.py)."""
     return convert is attribute_value or (convert is identifier and kind == "string")
 
 
 class AttributesWriter:
     """Rows -> `attributes` objects of /users/track."""
-
-    endpoint = "/users/track"
-    bucket = "track"
 
     def __init__(self, options: WriterOptions) -> None:
         self._pre_formatted = options.pre_formatted_fields
@@ -116,7 +119,7 @@ class AttributesWriter:
         )
 
     def compile_cells(self, header: Sequence[str], declared: Declared) -> CellPlan | None:
-        """The fast path (writers/cells.py) for rows identified by a short ASCII external_id,
+        """The fast path (writers/fastpath.py) for rows identified by a short ASCII external_id,
         when the header has no other identity, no flag, no structured or pre-formatted column
         and external_id is not declared with a type."""
         at = external_id_at(header, declared, NOT_FAST | self._pre_formatted)

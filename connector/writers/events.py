@@ -6,7 +6,6 @@ import math
 from typing import Any, Mapping, NamedTuple, Sequence
 
 from connector.errors import HeaderError, InvalidRow
-from connector.model import Item
 from connector.writers.header import (
     TRACK_IDENTIFIERS,
     PlanCache,
@@ -16,7 +15,8 @@ from connector.writers.header import (
     row_name_check,
     spacing_notes,
 )
-from connector.writers.cells import (
+from connector.writers.base import Item, WriterOptions
+from connector.writers.fastpath import (
     CellPlan,
     Declared,
     Unsure,
@@ -26,7 +26,6 @@ from connector.writers.cells import (
     field_parts,
 )
 from connector.writers.identity import contact, track_identity
-from connector.writers.options import WriterOptions
 from connector.writers.properties import (
     EVENT_PROPERTIES_BYTES,
     PROPERTY_BOUND,
@@ -66,14 +65,19 @@ def required(row: Mapping[str, Any], column: str) -> Any:
 class TrackObjectWriter:
     """What events and purchases share: identity, properties, app_id, _update_existing_only."""
 
-    endpoint = "/users/track"
-    bucket = "track"
     array = ""
     what = ""  # "custom_events" | "purchases"
     noun = ""  # "custom event" | "purchase"
-    required_columns: tuple[str, ...] = ()
     optional_columns: tuple[str, ...] = COMMON
     limit = 0
+    # The object's own fields, in its order: (column, converter, required). build() and the
+    # fast path both read this one list.
+    fields: tuple[tuple[str, Converter, bool], ...] = ()
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        """The columns every row must have a value in."""
+        return tuple(column for column, _, needed in self.fields if needed)
 
     def __init__(self, options: WriterOptions) -> None:
         self._pre_formatted = options.pre_formatted_fields
@@ -110,7 +114,7 @@ class TrackObjectWriter:
         return Plan(tuple(props), frozenset(c for c, _ in props))
 
     def compile_cells(self, header: Sequence[str], declared: Declared) -> CellPlan | None:
-        """The fast path (writers/cells.py) for rows identified by a short ASCII external_id,
+        """The fast path (writers/fastpath.py) for rows identified by a short ASCII external_id,
         when the header has no other identity, no app_id, properties or flag column, no
         pre-formatted column, few enough property columns that their size needs no measuring,
         and external_id is not declared with a type."""
@@ -121,13 +125,12 @@ class TrackObjectWriter:
         names = frozenset(header)
         index = {name: i for i, name in enumerate(header)}
         contacts = field_parts(header, declared, [(c, identifier) for c in ("email", "phone") if c in names], _as_is)
-        fixed = field_parts(header, declared, [(c, convert) for c, convert, _ in self.fast_fields if c in names],
-                            _as_is)
-        required = [index[c] for c, _, needed in self.fast_fields if needed]
+        fixed = field_parts(header, declared, [(c, convert) for c, convert, _ in self.fields if c in names], _as_is)
+        needed_at = [index[c] for c, _, needed in self.fields if needed]
         props = field_parts(header, declared, plan.props, _as_is)
 
         def rest(cells: Sequence[str]) -> str:
-            for i in required:
+            for i in needed_at:
                 if not cells[i]:
                     raise Unsure    # the general path names the empty required column
             text = encode_fields(cells, contacts, False) + encode_fields(cells, fixed, False)
@@ -142,7 +145,10 @@ class TrackObjectWriter:
         body, key, by_alias, by_contact = track_identity(row)
         if not by_contact:
             contact(row, body)
-        self._fields(row, body)
+        for column, convert, needed in self.fields:
+            v = required(row, column) if needed else row.get(column)
+            if v is not None and v != "":
+                body[column] = convert(column, v)
         v = row.get("app_id")
         if v is not None:
             body["app_id"] = text_value("app_id", v)
@@ -168,15 +174,10 @@ class TrackObjectWriter:
             body["_update_existing_only"] = True
         return Item(self.array, body, key)
 
-    # The fields _fields() sets, in its order, for the fast path: (column, converter, required).
-    fast_fields: tuple[tuple[str, Converter, bool], ...] = ()
-
-    def _fields(self, row: Mapping[str, Any], body: dict[str, Any]) -> None:
-        raise NotImplementedError
 
 
 def _as_is(convert: Converter, kind: str) -> bool:
-    """Whether a converter sends a value of this declared type unchanged (writers/cells.py)."""
+    """Whether a converter sends a value of this declared type unchanged (writers/fastpath.py)."""
     return convert is property_column or (kind == "string" and (convert is text_value or convert is identifier))
 
 
@@ -186,13 +187,8 @@ class EventsWriter(TrackObjectWriter):
     array = "events"
     what = "custom_events"
     noun = "custom event"
-    required_columns = ("name", "time")
     limit = EVENT_PROPERTIES_BYTES
-    fast_fields = (("name", text_value, True), ("time", to_time, True))
-
-    def _fields(self, row: Mapping[str, Any], body: dict[str, Any]) -> None:
-        body["name"] = text_value("name", required(row, "name"))
-        body["time"] = to_time("time", required(row, "time"))
+    fields = (("name", text_value, True), ("time", to_time, True))
 
 
 class PurchasesWriter(TrackObjectWriter):
@@ -201,25 +197,15 @@ class PurchasesWriter(TrackObjectWriter):
     array = "purchases"
     what = "purchases"
     noun = "purchase"
-    required_columns = ("product_id", "currency", "price", "time")
     optional_columns = COMMON + ("quantity",)
     limit = PURCHASE_PROPERTIES_BYTES
-    fast_fields = (
+    fields = (
         ("product_id", text_value, True),
         ("currency", lambda column, v: currency(v), True),
         ("price", lambda column, v: price(v), True),
         ("quantity", lambda column, v: quantity(v), False),
         ("time", to_time, True),
     )
-
-    def _fields(self, row: Mapping[str, Any], body: dict[str, Any]) -> None:
-        body["product_id"] = text_value("product_id", required(row, "product_id"))
-        body["currency"] = currency(required(row, "currency"))
-        body["price"] = price(required(row, "price"))
-        v = row.get("quantity")
-        if v is not None and v != "":
-            body["quantity"] = quantity(v)
-        body["time"] = to_time("time", required(row, "time"))
 
 
 def currency(v: Any) -> str:

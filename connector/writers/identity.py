@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from connector import keys
 from connector.errors import InvalidRow
 from connector.writers.values import identifier
 
@@ -25,12 +26,7 @@ def alias_pair(row: Mapping[str, Any]) -> tuple[str, str] | None:
     return name, label
 
 
-def alias_key(name: str, label: str) -> str:
-    """The ordering key of a user alias."""
-    return f"alias:{label}\x00{name}"
-
-
-def primary(row: Mapping[str, Any]) -> tuple[str, Any, str] | None:
+def primary(row: Mapping[str, Any]) -> tuple[str, Any, keys.UserKey] | None:
     """(kind, value for the body, key) of the row's one primary identifier, or None.
 
     kind is "external_id", "braze_id" or "user_alias"; two of them in one row are invalid.
@@ -40,24 +36,24 @@ def primary(row: Mapping[str, Any]) -> tuple[str, Any, str] | None:
     if v is not None:
         text = identifier("external_id", v)
         if text is not None:
-            found = ("external_id", text, "external_id:" + text)
+            found = ("external_id", text, keys.make("external_id", text))
     v = row.get("braze_id")
     if v is not None:
         text = identifier("braze_id", v)
         if text is not None:
             if found is not None:
                 raise InvalidRow("braze_id", f"external_id is set too: {ONE_OF}")
-            found = ("braze_id", text, "braze_id:" + text)
+            found = ("braze_id", text, keys.make("braze_id", text))
     pair = alias_pair(row)
     if pair is not None:
         if found is not None:
             raise InvalidRow("alias_name", f"{found[0]} is set too: {ONE_OF}")
         name, label = pair
-        found = ("user_alias", {"alias_name": name, "alias_label": label}, alias_key(name, label))
+        found = ("user_alias", {"alias_name": name, "alias_label": label}, keys.alias(name, label))
     return found
 
 
-def track_identity(row: Mapping[str, Any]) -> tuple[dict[str, Any], str, bool, bool]:
+def track_identity(row: Mapping[str, Any]) -> tuple[dict[str, Any], keys.UserKey, bool, bool]:
     """(body holding the identifier, key, identified by alias, email/phone are the identifier).
 
     Without a primary identifier, email (then phone) identifies the row and both go in the
@@ -71,7 +67,7 @@ def track_identity(row: Mapping[str, Any]) -> tuple[dict[str, Any], str, bool, b
     contact(row, body)
     for column in ("email", "phone"):
         if column in body:
-            return body, f"{column}:{body[column]}", False, True
+            return body, keys.make(column, body[column]), False, True
     raise InvalidRow(
         None, "no user identifier: external_id, braze_id, alias_name+alias_label, email and phone are all empty"
     )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+from connector import keys
 from connector.errors import HeaderError, InvalidRow
-from connector.model import Item
+from connector.writers.base import Item, PlainWriter
 from connector.writers.header import IDENTIFIERS, check_names, ignored_note, require
-from connector.writers.identity import ONE_OF, alias_key, alias_pair, primary
+from connector.writers.identity import ONE_OF, alias_pair, primary
 from connector.writers.values import identifier
 
 REQUIRED = "required, but empty"
@@ -21,12 +22,11 @@ def _alias(row: Mapping[str, Any]) -> tuple[str, str]:
     return pair
 
 
-class NewAliasWriter:
+class NewAliasWriter(PlainWriter):
     """Rows -> `user_aliases` of /users/alias/new: a new alias, for an external_id or on its own."""
 
-    endpoint = "/users/alias/new"
-    bucket = "users"
     _used = ("alias_name", "alias_label", "external_id")
+
 
     def check_columns(self, columns: Sequence[str]) -> list[str]:
         """HeaderError without alias_name and alias_label; a note for the columns ignored."""
@@ -41,17 +41,16 @@ class NewAliasWriter:
         v = row.get("external_id")
         external_id = None if v is None else identifier("external_id", v)
         if external_id is None:
-            return Item("user_aliases", body, alias_key(name, label))
+            return Item("user_aliases", body, keys.alias(name, label))
         body["external_id"] = external_id
-        return Item("user_aliases", body, "external_id:" + external_id)
+        return Item("user_aliases", body, keys.make("external_id", external_id))
 
 
-class IdentifyWriter:
+class IdentifyWriter(PlainWriter):
     """Rows -> `aliases_to_identify` of /users/identify: attach an alias profile to an external_id."""
 
-    endpoint = "/users/identify"
-    bucket = "users"
     _used = ("external_id", "alias_name", "alias_label")
+
 
     def check_columns(self, columns: Sequence[str]) -> list[str]:
         """HeaderError without external_id, alias_name and alias_label; a note for the others."""
@@ -67,14 +66,13 @@ class IdentifyWriter:
             raise InvalidRow("external_id", REQUIRED)
         name, label = _alias(row)
         body = {"external_id": external_id, "user_alias": {"alias_name": name, "alias_label": label}}
-        return Item("aliases_to_identify", body, "external_id:" + external_id)
+        return Item("aliases_to_identify", body, keys.make("external_id", external_id))
 
 
-class DeleteWriter:
+class DeleteWriter(PlainWriter):
     """Rows -> /users/delete: by external_id, braze_id or user alias (one kind per request)."""
 
-    endpoint = "/users/delete"
-    bucket = "users"
+
 
     def check_columns(self, columns: Sequence[str]) -> list[str]:
         """HeaderError without any identifier column; a note for the columns ignored."""

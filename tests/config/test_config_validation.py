@@ -43,9 +43,12 @@ def test_every_key_is_carried_into_settings() -> None:
         concurrency=3, batch_size=40, track_object_limit="per_array_75", requests_per_second=12.5,
         requests_per_hour=5000, maximum_retries=0, initial_retry_interval_millis=10,
         maximum_retry_interval_millis=20, timeout_millis=5, maximum_retry_duration_millis=0,
-        event_delivery="at_most_once", delta=True, dedupe_key="id", sandbox_db="x.sqlite",
+        event_delivery="at_most_once", dedupe_key="id", sandbox_db="x.sqlite",
         allow_custom_endpoint=True,
     ))
+    # delta applies to attributes only (config/rules.py): it is carried on a config of its own.
+    delta = parse(minimal(mode="user_track", track_record_type="user_profile_attributes", state_file="s.json",
+                          delta=True))
     assert settings.track_record_type == "purchases" and settings.skip_on_invalid_records is True
     assert settings.update_existing_only is True and settings.null_values == "unset"
     assert (settings.reject_file, settings.state_file, settings.sandbox_db) == ("r.jsonl", "s.json", "x.sqlite")
@@ -54,7 +57,7 @@ def test_every_key_is_carried_into_settings() -> None:
     assert (settings.maximum_retries, settings.initial_retry_interval_millis) == (0, 10)
     assert (settings.maximum_retry_interval_millis, settings.timeout_millis) == (20, 5)
     assert settings.maximum_retry_duration_millis == 0 and settings.event_delivery == "at_most_once"
-    assert settings.delta is True and settings.dedupe_key == "id" and settings.allow_custom_endpoint is True
+    assert delta.delta is True and settings.dedupe_key == "id" and settings.allow_custom_endpoint is True
 
 
 def test_settings_are_frozen() -> None:
@@ -137,7 +140,8 @@ def test_retry_interval_bounds_are_ordered() -> None:
 
 
 def test_delta_needs_a_state_file() -> None:
-    assert problems_of(minimal(delta=True)) == ("state_file: is required when delta is true",)
+    attributes = {"mode": "user_track", "track_record_type": "user_profile_attributes"}
+    assert problems_of(minimal(delta=True, **attributes)) == ("state_file: is required when delta is true",)
 
 
 def test_pre_formatted_fields_list_string_and_alias_are_merged() -> None:

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from connector.batching import Batch, Batcher, Entry, sendable
+from connector.delivery.batching import Batch, Batcher, sendable
+from connector.rows import Entry
 
 
 def entry(n, size=10):

@@ -7,8 +7,11 @@ import json
 import logging
 import threading
 
-from connector.logs import Progress, setup_logging
-from connector.report import Ledger
+from connector.logs import setup_logging
+from connector.progress import Progress
+from connector.outcomes import Settlement
+from connector.outcomes.ledger import Ledger
+from connector.rows import Entry
 
 
 class Clock:
@@ -35,10 +38,10 @@ class TtyStream(io.StringIO):
 
 
 def _ledger(clock, read, delivered, retries=0):
-    ledger = Ledger(None, clock=clock)
+    ledger = Ledger(clock=clock)
     for _ in range(read):
         ledger.read()
-    ledger.delivered(delivered)
+    ledger.settled(Settlement(delivered=[Entry(n, None) for n in range(delivered)]))
     for _ in range(retries):
         ledger.retry()
     return ledger

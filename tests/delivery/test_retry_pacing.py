@@ -4,8 +4,8 @@ import random
 
 import pytest
 
-from connector.pacing import Pacer, PacingPolicy
-from connector.retry import RetryPolicy
+from connector.delivery.pacing import Pacer, PacingPolicy
+from connector.delivery.retry import RetryPolicy
 
 
 def test_backoff_grows_is_capped_and_jittered():
@@ -83,3 +83,30 @@ def test_pause_holds_everyone_and_give_up():
     assert not pacer.acquire(give_up_at=clock.now + 1.0)
     assert pacer.acquire()
     assert clock.now >= 102.0
+
+
+def test_retry_state_is_a_value_that_counts_and_runs_out():
+    from connector.delivery.retry import RetriesExhausted, RetryState
+
+    state = RetryState(RetryPolicy(maximum_retries=2, initial_s=1.0, maximum_s=8.0, total_s=100.0), started=10.0)
+    first, wait = state.increment(11.0, None, random.Random(0))
+    assert (state.retries, first.retries) == (0, 1) and 0.5 <= wait <= 1.0     # the old state is unchanged
+    second, wait = first.increment(12.0, None, random.Random(0))
+    assert second.retries == 2 and 1.0 <= wait <= 2.0
+    with pytest.raises(RetriesExhausted) as caught:
+        second.increment(13.0, None, random.Random(0))
+    assert caught.value.retries == 3 and second.give_up_at == 110.0
+
+
+def test_a_retry_after_is_capped_at_the_longest_back_off():
+    policy = RetryPolicy(maximum_s=8.0, total_s=3600.0)
+    assert 8.0 <= policy.delay(1, 10**9, random.Random(0)) <= 8.8    # a server asking for ever gets 8 s
+
+
+def test_every_kind_of_answer_has_one_action():
+    from connector.braze.outcome import Kind
+    from connector.delivery.actions import ACTIONS, RESENDS, Action
+
+    assert set(ACTIONS) == set(Kind)
+    assert {ACTIONS[Kind.RETRY], ACTIONS[Kind.RATE_LIMITED]} == RESENDS
+    assert ACTIONS[Kind.UNKNOWN_FATE] is Action.RETRY_IF_REPLAYABLE and ACTIONS[Kind.AUTH] is Action.ABORT_AUTH

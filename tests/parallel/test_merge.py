@@ -10,11 +10,13 @@ import pytest
 
 from connector.config import parse_config
 from connector.errors import ConfigError
-from connector.job import exit_code
-from connector.pacing import DEFAULT_RATES
-from connector.parallel import merge_rejects, reject_parts, worker_settings
-from connector.report import Counts
-from connector.workers import PARENT, Board
+from connector.outcomes.report import exit_code
+from connector.modes import BUCKET_RATES as DEFAULT_RATES
+from connector.modes import card_for
+from connector.outcomes.rejects import merge_rejects, reject_parts
+from connector.workers.parent import worker_settings
+from connector.outcomes.ledger import Counts
+from connector.workers.board import PARENT, Board
 
 BASE = {"endpoint": "sandbox", "mode": "user_track", "track_record_type": "user_profile_attributes",
         "input": {"path": "u.csv"}}
@@ -22,15 +24,15 @@ BASE = {"endpoint": "sandbox", "mode": "user_track", "track_record_type": "user_
 
 def test_worker_settings_divide_rates_and_lanes() -> None:
     settings = parse_config({**BASE, "workers": 3, "concurrency": 8, "requests_per_hour": 1000})
-    one = worker_settings(settings, "http://127.0.0.1:9", "k3y", "track")
+    one = worker_settings(settings, "http://127.0.0.1:9", "k3y", card_for("user_track", "user_profile_attributes"))
     assert (one.requests_per_second, one.requests_per_hour, one.concurrency, one.workers) == (1000 / 3, 333, 2, 1)
     assert one.endpoint == "http://127.0.0.1:9" and one.api_key is not None and one.api_key.reveal() == "k3y"
     assert isinstance(one.input.columns, dict)          # picklable
     tight = worker_settings(parse_config({**BASE, "workers": 4, "concurrency": 2, "requests_per_second": 10,
-                                          "requests_per_hour": 2}), "u", "k", "users")
+                                          "requests_per_hour": 2}), "u", "k", card_for("user_delete", None))
     assert (tight.requests_per_second, tight.requests_per_hour, tight.concurrency) == (2.5, 1, 1)
     delete = {"endpoint": "sandbox", "mode": "user_delete", "input": {"path": "u.csv"}, "workers": 2}
-    users = worker_settings(parse_config(delete), "u", "k", "users")
+    users = worker_settings(parse_config(delete), "u", "k", card_for("user_delete", None))
     assert users.requests_per_second == DEFAULT_RATES["users"] / 2 and DEFAULT_RATES["users"] > 300
 
 

@@ -12,7 +12,16 @@ import pytest
 from connector.config import InputSettings
 from connector.errors import InputError, InvalidRow
 from connector.sources import Partition, open_source
-from connector.sources.partition import cells_key, mapping_key
+from connector.keys import TRACK_KEYS, row_key
+from connector.keys import cells_key as _cells_key
+
+
+def cells_key(header):
+    return _cells_key(header, TRACK_KEYS)
+
+
+def mapping_key(row):
+    return row_key(row, TRACK_KEYS)
 
 CSV = (
     "external_id,braze_id,alias_label,alias_name,email,phone,n\n"
@@ -69,7 +78,7 @@ def test_one_user_goes_to_one_worker(tmp_path: Path) -> None:
                 owner[values["external_id"]].add(k)
     assert len(owner) == 13 and all(len(workers) == 1 for workers in owner.values())
     assert {k for workers in owner.values() for k in workers} == {0, 1}      # both workers get users
-    expected = zlib.crc32(b"external_id=u1") % 2
+    expected = zlib.crc32(b"external_id:u1") % 2
     assert owner["u1"] == {expected}
 
 
@@ -85,16 +94,16 @@ def test_rows_without_a_key_and_invalid_rows_go_by_row_number(tmp_path: Path) ->
 
 def test_key_is_the_first_identifier_found() -> None:
     key = cells_key(["phone", "email", "alias_name", "alias_label", "braze_id", "external_id", "external_id"])
-    assert key(["p", "e", "n", "l", "b", "first", "x"]) == "external_id=x"   # the last duplicate, as in the dict
-    assert key(["p", "e", "n", "l", "b", "", ""]) == "braze_id=b"
-    assert key(["p", "e", "n", "l", "", "", ""]) == "alias_label+alias_name=l\x00n"
-    assert key(["p", "e", "", "", "", "", ""]) == "email=e"
-    assert key(["p", "", "", "", "", "", ""]) == "phone=p"
+    assert key(["p", "e", "n", "l", "b", "first", "x"]) == "external_id:x"   # the last duplicate, as in the dict
+    assert key(["p", "e", "n", "l", "b", "", ""]) == "braze_id:b"
+    assert key(["p", "e", "n", "l", "", "", ""]) == "alias:l\x00n"
+    assert key(["p", "e", "", "", "", "", ""]) == "email:e"
+    assert key(["p", "", "", "", "", "", ""]) == "phone:p"
     assert key(["", "", "", "", "", "", ""]) is None
     assert cells_key(["name", "time"])(["x", "y"]) is None
-    assert mapping_key({"external_id": 7, "email": "e"}) == "external_id=7"
-    assert mapping_key({"external_id": None, "email": "e"}) == "email=e"
-    assert mapping_key({"alias_label": "l", "alias_name": "n"}) == "alias_label+alias_name=l\x00n"
+    assert mapping_key({"external_id": 7, "email": "e"}) == "external_id:7"
+    assert mapping_key({"external_id": None, "email": "e"}) == "email:e"
+    assert mapping_key({"alias_label": "l", "alias_name": "n"}) == "alias:l\x00n"
     assert mapping_key({"name": "x"}) is None
 
 
@@ -103,7 +112,7 @@ def test_key_is_the_first_identifier_found() -> None:
     ["alias_name", "alias_label", "email"],
     ["name", "time"],
     ["email", "external_id"],
-    ["alias_label", "email"],       # half an alias pair: a one-column key named for the pair
+    ["alias_label", "email"],       # half an alias pair: not a key, so email is
 ])
 def test_owns_cells_answers_as_owns_of_the_cells_key(header: list[str]) -> None:
     key = cells_key(header)
@@ -119,8 +128,8 @@ def test_owns_cells_answers_as_owns_of_the_cells_key(header: list[str]) -> None:
 
 
 def test_owns_is_a_stable_crc32() -> None:
-    assert Partition(zlib.crc32(b"email=a@x.io") % 3, 3).owns(1, "email=a@x.io")
-    assert not Partition((zlib.crc32(b"email=a@x.io") + 1) % 3, 3).owns(1, "email=a@x.io")
+    assert Partition(zlib.crc32(b"email:a@x.io") % 3, 3).owns(1, "email:a@x.io")
+    assert not Partition((zlib.crc32(b"email:a@x.io") + 1) % 3, 3).owns(1, "email:a@x.io")
     assert Partition(2, 3).owns(5, None) and not Partition(2, 3).owns(6, None)
     with pytest.raises(ValueError):
         Partition(2, 2)
@@ -140,7 +149,7 @@ def test_jsonl_rows_are_partitioned_the_same_way(tmp_path: Path) -> None:
     for k, share in enumerate(shares):
         for n, values in share:
             if isinstance(values, dict) and "external_id" in values:
-                assert zlib.crc32(f"external_id={values['external_id']}".encode()) % 2 == k
+                assert zlib.crc32(f"external_id:{values['external_id']}".encode()) % 2 == k
                 assert values["n"] == n
             else:
                 assert n in (10, 20, 30) and n % 2 == k

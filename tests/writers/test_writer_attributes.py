@@ -8,8 +8,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from connector.errors import InvalidRow
-from connector.model import Item
-from connector.writers import WriterOptions, make_writer
+from connector.writers import Item
+from connector.modes import make_writer
+from connector.writers import WriterOptions
 
 UUID = "3b0d9ba6-0e9e-4d4a-a4c3-5a6c2b1e9f00"
 
@@ -33,10 +34,6 @@ def test_external_id_row_becomes_an_attributes_object():
         "external_id:u1",
     )
 
-
-def test_writer_endpoint_and_bucket():
-    writer = make_writer("user_track", "user_profile_attributes", WriterOptions())
-    assert (writer.endpoint, writer.bucket) == ("/users/track", "track")
 
 
 def test_int_identifier_is_sent_as_its_string():

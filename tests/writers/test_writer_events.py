@@ -7,8 +7,9 @@ from datetime import datetime
 import pytest
 
 from connector.errors import InvalidRow
-from connector.model import Item
-from connector.writers import WriterOptions, make_writer
+from connector.writers import Item
+from connector.modes import make_writer
+from connector.writers import WriterOptions
 
 EVENT = {"external_id": "u1", "name": "login", "time": "2024-01-02T03:04:05Z"}
 PURCHASE = {"external_id": "u1", "product_id": "sku-1", "currency": "usd", "price": "9.99", "time": 1704164645}
@@ -38,10 +39,6 @@ def test_event_row_becomes_an_event_object():
         "external_id:u1",
     )
 
-
-def test_event_writer_endpoint_and_bucket():
-    writer = make_writer("user_track", "custom_events", WriterOptions())
-    assert (writer.endpoint, writer.bucket) == ("/users/track", "track")
 
 
 def test_event_without_properties_has_no_properties_key():

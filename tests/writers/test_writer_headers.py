@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from connector.errors import ConfigError, HeaderError
-from connector.writers import WriterOptions, make_writer
+from connector.modes import make_writer
+from connector.writers import WriterOptions
 
 TRACK = ("user_profile_attributes", "custom_events", "purchases")
 

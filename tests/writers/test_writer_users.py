@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from connector.errors import InvalidRow
-from connector.model import Item
-from connector.writers import WriterOptions, make_writer
+from connector.writers import Item
+from connector.modes import make_writer
+from connector.writers import WriterOptions
 
 
 def writer(mode):
@@ -17,15 +18,6 @@ def invalid(mode, row) -> tuple[str | None, str]:
     with pytest.raises(InvalidRow) as caught:
         writer(mode).build(row)
     return caught.value.column, caught.value.reason
-
-
-@pytest.mark.parametrize(
-    ("mode", "endpoint"),
-    [("user_new_alias", "/users/alias/new"), ("user_identifying", "/users/identify"), ("user_delete", "/users/delete")],
-)
-def test_endpoints_share_the_users_bucket(mode, endpoint):
-    w = writer(mode)
-    assert (w.endpoint, w.bucket) == (endpoint, "users")
 
 
 def test_new_alias_on_its_own_and_for_an_external_id():

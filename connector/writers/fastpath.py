@@ -15,6 +15,7 @@ from __future__ import annotations
 from json.encoder import encode_basestring
 from typing import Any, Callable, Collection, Mapping, NamedTuple, Optional, Sequence
 
+from connector import keys
 from connector.errors import InvalidRow
 from connector.writers.values import MAX_EXTERNAL_ID_BYTES, MAX_TEXT
 
@@ -172,6 +173,7 @@ def external_id_encoder(at: int, rest: Callable[[Sequence[str]], str], update_ex
     JSON text after it (raising Unsure to leave the row to the general path), and the object ends
     with `_update_existing_only: true` when the option is on."""
     tail = ',"_update_existing_only":true}' if update_existing_only else "}"
+    prefix = keys.make("external_id", "")
 
     def encode(cells: Sequence[str]) -> tuple[str, bytes] | None:
         external_id = cells[at]
@@ -181,7 +183,7 @@ def external_id_encoder(at: int, rest: Callable[[Sequence[str]], str], update_ex
             body = ('{"external_id":' + encode_basestring(external_id) + rest(cells) + tail).encode("utf-8")
         except (Unsure, UnicodeEncodeError):
             return None
-        return "external_id:" + external_id, body
+        return prefix + external_id, body
 
     return encode
 

@@ -8,7 +8,8 @@ from connector.braze.client import BrazeClient
 from connector.braze.outcome import Kind
 from connector.config import Settings
 from connector.errors import AuthError
-from connector.job import braze_endpoint, check_header, make_job_writer
+from connector.pipeline import prepare
+from connector.pipeline.endpoint import USER_AGENT, braze_endpoint
 from connector.sources import open_source
 
 log = logging.getLogger("braze_export")
@@ -17,15 +18,15 @@ KEY_CHECK_TIMEOUT_S = 10.0
 
 
 def check_settings(settings: Settings) -> int:
-    writer = make_job_writer(settings)
+    prepare(settings, None)
     log.info("config: valid (mode %s%s)", settings.mode,
              f", {settings.track_record_type}" if settings.track_record_type else "")
     if settings.input.path and settings.input.path != "-":
         with open_source(settings.input) as source:
-            check_header(writer, source.columns)
+            prepare(settings, source.columns)
         log.info("input: %s can serve the mode", settings.input.path)
     with braze_endpoint(settings) as (base_url, key):
-        client = BrazeClient(base_url, key, timeout_s=KEY_CHECK_TIMEOUT_S)
+        client = BrazeClient(base_url, key, KEY_CHECK_TIMEOUT_S, user_agent=USER_AGENT)
         try:
             # An empty track request: Braze checks the key before the body, so a bad key gets
             # 401 and a good one 400 (no data); nothing about any user is sent.

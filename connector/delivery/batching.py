@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable
 
-from connector.model import Values
+from connector.rows import Entry
 
 # Braze refuses bodies over 4 MB (413). A batch whose body is larger than this is split in halves
 # before it is sent; the writers keep every single object under 4 MB.
@@ -14,45 +14,43 @@ MAX_BODY_BYTES = 3_800_000
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
+# How a request body is made of one array's objects: (array, objects) -> bytes.
+Encoder = Callable[[str, list[Any]], bytes]
 
-class Entry(NamedTuple):
-    """One row on its way: its number, its values (for the rejected-rows file), its object.
 
-    values may be the row's raw CSV cells, which the ledger turns into the row when it needs
-    them (Ledger.read_cells_with); body may be bytes, the object already encoded (Item.body).
-    """
-
-    row: int
-    values: Values
-    body: Any
+def array_body(array: str, bodies: list[Any]) -> bytes:
+    """`{"array":[...]}`, compact UTF-8; objects already encoded (bytes) are joined as they are.
+    ValueError / UnicodeEncodeError if an object holds NaN, Infinity or text that is not UTF-8."""
+    if any(type(b) is bytes for b in bodies):
+        inner = b",".join([b if type(b) is bytes else _encode(b).encode("utf-8") for b in bodies])
+        return b'{"' + array.encode() + b'":[' + inner + b"]}"
+    return _encode({array: bodies}).encode("utf-8")
 
 
 class Batch:
-    """The objects of one request, all of one array."""
+    """The objects of one request, all of one array, and the lanes whose rows it holds."""
 
-    __slots__ = ("array", "entries", "opened", "_payload")
+    __slots__ = ("array", "entries", "opened", "lanes", "ready", "_payload")
 
-    def __init__(self, array: str, entries: list[Entry] | None = None, opened: float = 0.0) -> None:
+    def __init__(self, array: str, entries: list[Entry] | None = None, opened: float = 0.0,
+                 lanes: tuple[int, ...] = ()) -> None:
         self.array = array
         self.entries: list[Entry] = entries if entries is not None else []
         self.opened = opened            # when its first entry came (the batcher's clock)
+        self.lanes = lanes              # connector/delivery/schedule.py
+        self.ready = False
         self._payload: bytes | None = None
 
-    def body(self) -> bytes:
-        """The request body, encoded once. ValueError / UnicodeEncodeError if an object holds
-        NaN, Infinity or text that is not valid UTF-8 (the writers refuse those rows first)."""
+    def body(self, encode: Encoder = array_body) -> bytes:
+        """The request body, encoded once (see array_body for the errors it raises)."""
         if self._payload is None:
-            bodies = [e.body for e in self.entries]
-            if any(type(b) is bytes for b in bodies):   # pre-encoded objects are joined as they are
-                inner = b",".join([b if type(b) is bytes else _encode(b).encode("utf-8") for b in bodies])
-                self._payload = b'{"' + self.array.encode() + b'":[' + inner + b"]}"
-            else:
-                self._payload = _encode({self.array: bodies}).encode("utf-8")
+            self._payload = encode(self.array, [e.body for e in self.entries])
         return self._payload
 
     def halves(self) -> tuple["Batch", "Batch"]:
         mid = len(self.entries) // 2
-        return Batch(self.array, self.entries[:mid]), Batch(self.array, self.entries[mid:])
+        return (Batch(self.array, self.entries[:mid], self.opened, self.lanes),
+                Batch(self.array, self.entries[mid:], self.opened, self.lanes))
 
     @property
     def rows(self) -> str:
@@ -75,24 +73,30 @@ def sendable(entry: Entry) -> bool:
 class Batcher:
     """Open batches per request array; hands back each batch as soon as it is full."""
 
-    __slots__ = ("_max_objects", "_open", "_clock")
+    __slots__ = ("_max_objects", "_open", "_clock", "_lanes")
 
-    def __init__(self, max_objects: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, max_objects: int, clock: Callable[[], float] = time.monotonic,
+                 lanes: tuple[int, ...] = ()) -> None:
         self._max_objects = max_objects
         self._open: dict[str, Batch] = {}
         self._clock = clock
+        self._lanes = lanes
 
     def add(self, array: str, entry: Entry) -> Batch | None:
         """Add an entry; return the batch if this filled it."""
         batch = self._open.get(array)
         if batch is None:
-            batch = self._open[array] = Batch(array, opened=self._clock())
+            batch = self._open[array] = Batch(array, opened=self._clock(), lanes=self._lanes)
         entries = batch.entries
         entries.append(entry)
         if len(entries) >= self._max_objects:
             del self._open[array]
             return batch
         return None
+
+    def open_batches(self) -> list[Batch]:
+        """The batches being filled, oldest first."""
+        return sorted(self._open.values(), key=lambda b: b.opened)
 
     def take_stale(self, opened_before: float) -> list[Batch]:
         """Hand back the open batches whose first entry came before `opened_before`."""

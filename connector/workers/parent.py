@@ -1,6 +1,6 @@
-"""`workers: N`: N processes share one export by user; the parent checks, starts, stops and sums them.
+"""The parent of `workers: N`: it checks once, starts the workers, stops them, and sums them up.
 
-Each worker (connector/workers.py) reads the whole input file and keeps the rows whose user
+Each worker (connector/workers/child.py) reads the whole input file and keeps the rows whose user
 hashes to its share, so one user's rows keep their order; row numbers stay those of the whole
 input. The parent checks the config and the header once, starts the sandbox when the endpoint is
 `sandbox`, divides the request rates and the concurrency between the workers, shows their summed
@@ -9,8 +9,6 @@ progress, and writes one report: their counts added up, their rejected-rows part
 
 from __future__ import annotations
 
-import heapq
-import json
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -22,14 +20,16 @@ from typing import Any, Iterator
 
 from connector.config import Secret, Settings
 from connector.errors import ConfigError, ConnectorError, JobError, UsageError
-from connector.job import (JobResult, braze_endpoint, check_header, exit_code, failed_before_start,
-                           make_job_writer)
-from connector.logs import Progress
-from connector.pacing import DEFAULT_RATES
-from connector.report import Counts, status_of
+from connector.modes import ModeCard
+from connector.outcomes.ledger import COUNTS, Counts
+from connector.outcomes.rejects import merge_rejects, reject_parts
+from connector.outcomes.report import build_report, exit_code
+from connector.pipeline import JobResult, Plan, failed_before_start, prepare
+from connector.pipeline.endpoint import braze_endpoint
+from connector.progress import Progress
 from connector.sources import open_source
-from connector.state import check_settings, writer_columns
-from connector.workers import COUNTS, PARENT, Board, BoardLedger, WorkerSpec, worker_main
+from connector.workers.board import PARENT, Board, BoardLedger
+from connector.workers.child import WorkerSpec, worker_main
 
 log = logging.getLogger("braze_export")
 
@@ -37,67 +37,27 @@ POLL_S = 0.2
 STOP_GRACE_S = 30.0     # after a stop, beyond one request timeout, before workers are terminated
 
 
-def worker_settings(settings: Settings, base_url: str, key: str, bucket: str) -> Settings:
+def worker_settings(settings: Settings, base_url: str, key: str, card: ModeCard) -> Settings:
     """One worker's settings: the resolved endpoint and key, rates and concurrency divided by N."""
     n = settings.workers
     per_hour = settings.requests_per_hour
     return replace(
         settings, endpoint=base_url, api_key=Secret(key), workers=1,
-        requests_per_second=(settings.requests_per_second or DEFAULT_RATES[bucket]) / n,
+        requests_per_second=(settings.requests_per_second or card.default_rate) / n,
         requests_per_hour=None if per_hour is None else max(1, per_hour // n),
         concurrency=max(1, settings.concurrency // n),
         input=replace(settings.input, columns=dict(settings.input.columns)),
     )
 
 
-def reject_parts(reject_file: str, workers: int) -> list[str]:
-    return [f"{reject_file}.worker{k}" for k in range(workers)]
-
-
-def _row_of(line: str) -> int:
-    prefix = '{"row": '
-    if line.startswith(prefix):
-        end = line.find(",", len(prefix))
-        if end > 0 and line[len(prefix):end].isdigit():
-            return int(line[len(prefix):end])
-    return int(json.loads(line)["row"])
-
-
-def _sorted_lines(path: str) -> Iterator[tuple[int, str]]:
-    with open(path, encoding="utf-8") as f:
-        lines = [(_row_of(line), line) for line in f if line.strip()]
-    lines.sort(key=lambda pair: pair[0])
-    return iter(lines)
-
-
-def merge_rejects(parts: list[str], target: str) -> str | None:
-    """Merge the workers' rejected-rows parts into `target`, sorted by row; remove the parts.
-
-    Returns `target`, or None when no part was written (then `target` is not touched)."""
-    written = [p for p in parts if os.path.exists(p)]
-    if not written:
-        return None
-    runs = [_sorted_lines(p) for p in written]
-    with open(target, "w", encoding="utf-8") as out:
-        for _, line in heapq.merge(*runs, key=lambda pair: pair[0]):
-            out.write(line if line.endswith("\n") else line + "\n")
-    for p in written:
-        os.remove(p)
-    return target
-
-
-def _prepare(settings: Settings) -> tuple[list[str], str]:
-    """Check once what every worker would: the input, the header, the settings. (notes, bucket)"""
+def _prepare(settings: Settings) -> Plan:
+    """Check once what every worker would: the input, the header, the settings."""
     path = settings.input.path or ""
     if os.path.exists(path) and not os.path.isdir(path) and not stat.S_ISREG(os.stat(path).st_mode):
         raise ConfigError("workers: more than 1 needs input.path to be a regular file "
                           "(each worker reads the whole file)")
     with open_source(settings.input) as source:
-        columns = source.columns
-    check_settings(settings)
-    writer = make_job_writer(settings)
-    notes = check_header(writer, writer_columns(settings, columns))
-    return notes, writer.bucket
+        return prepare(settings, source.columns)
 
 
 def run_parallel(settings: Settings, *, dry_run: bool = False, json_logs: bool = False) -> JobResult:
@@ -105,7 +65,7 @@ def run_parallel(settings: Settings, *, dry_run: bool = False, json_logs: bool =
     started = time.monotonic()
     n = settings.workers
     try:
-        notes, bucket = _prepare(settings)
+        plan = _prepare(settings)
     except ConnectorError as exc:
         return failed_before_start(exc)
     parts = reject_parts(settings.reject_file, n)
@@ -115,18 +75,18 @@ def run_parallel(settings: Settings, *, dry_run: bool = False, json_logs: bool =
     context = multiprocessing.get_context("spawn")
     board = Board.create(context, n)
     with braze_endpoint(settings) as (base_url, key):
-        shared = worker_settings(settings, base_url, key, bucket)
+        shared = worker_settings(settings, base_url, key, plan.card)
         procs, conns = [], []
         for k in range(n):
             reader, writer = context.Pipe(duplex=False)
-            spec = WorkerSpec(k, shared, parts[k], dry_run, "json" if json_logs else "text", tuple(notes))
+            spec = WorkerSpec(k, shared, parts[k], dry_run, "json" if json_logs else "text", plan.notes)
             proc = context.Process(target=worker_main, args=(spec, board, writer), name=f"worker-{k}",
                                    daemon=True)   # never outlives the parent
             proc.start()
             writer.close()
             procs.append(proc)
             conns.append(reader)
-        with Progress(BoardLedger(board), board.share, json_logs=json_logs):   # type: ignore[arg-type]
+        with Progress(BoardLedger(board), board.share, json_logs=json_logs):
             results = _collect(procs, conns, board, settings.timeout_millis / 1000 + STOP_GRACE_S)
     return _merge(settings, board, results, parts, started, dry_run)
 
@@ -174,13 +134,9 @@ def _merge(settings: Settings, board: Board, results: dict[int, dict[str, Any]],
             totals[name] += counts[name]
     total = Counts(**totals)
     error = _first_error(board.first.value, results, settings.workers)
-    report: dict[str, Any] = {"status": status_of(total, error is not None), **total.__dict__,
-                              "reject_file": merge_rejects(parts, settings.reject_file),
-                              "elapsed_seconds": round(time.monotonic() - started, 3)}
-    if error is not None:
-        report["error"] = str(error)
-    if dry_run:
-        report["dry_run"] = True
+    report = build_report(total, aborted=error is not None, error=str(error) if error else None,
+                          reject_file=merge_rejects(parts, settings.reject_file),
+                          elapsed_seconds=time.monotonic() - started, extra={"dry_run": True} if dry_run else {})
     return JobResult(exit_code(total, error, settings.skip_on_invalid_records), report, error)
 
 

@@ -7,10 +7,6 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-# Braze's default limits (reference/braze-api.md §1.7 and §6): /users/track 3,000 requests per
-# 3 s; identify, alias/new, delete and merge share 20,000 requests per minute.
-DEFAULT_RATES = {"track": 1000.0, "users": 20000.0 / 60}
-
 
 @dataclass(frozen=True)
 class PacingPolicy:
@@ -64,7 +60,7 @@ class Pacer:
 
     def acquire(self, give_up_at: float | None = None) -> bool:
         """Wait for a slot. False if it would come after `give_up_at` (a clock value)."""
-        while True:
+        while True:     # ends: each pass takes a token or sleeps until one is due
             with self._lock:
                 now = self._clock()
                 wait = self._paused_until - now

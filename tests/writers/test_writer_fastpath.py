@@ -1,4 +1,4 @@
-"""The fast path (writers/cells.py) against the general path, row by row, on generated CSV rows.
+"""The fast path (writers/fastpath.py) against the general path, row by row, on generated CSV rows.
 
 For every row the fast path takes, its bytes, key and array must be exactly what the general
 path (source row dict -> writer.build -> the batch encoder) makes of the same row; a row the
@@ -18,7 +18,8 @@ import pytest
 from connector.config import InputSettings
 from connector.errors import InvalidRow
 from connector.sources import open_source
-from connector.writers import WriterOptions, make_writer
+from connector.modes import make_writer
+from connector.writers import WriterOptions
 
 ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
@@ -155,7 +156,7 @@ def test_no_fast_path_for_headers_it_does_not_cover(record_type, header, options
 
 
 def test_the_memo_of_converted_cells_is_bounded():
-    from connector.writers.cells import MEMO_CELL, MEMO_SIZE, MEMO_TOTAL, encode_fields, field_parts
+    from connector.writers.fastpath import MEMO_CELL, MEMO_SIZE, MEMO_TOTAL, encode_fields, field_parts
     from connector.writers.structures import attribute_value
 
     [field] = field_parts(["a"], {}, [("a", attribute_value)], lambda convert, kind: True)

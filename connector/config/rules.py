@@ -1,0 +1,180 @@
+"""Every rule of a config that the JSON Schema cannot say; `check`, `run`, `preview`, the API and workers
+all refuse a config through these, so they refuse the same configs with the same words.
+
+Each rule reads the raw config mapping (after the schema's check, before defaults) and returns
+its problems as 'path: reason'. A rule looks only at values of the right type: a value of the
+wrong type is the schema's to report.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Callable
+
+from connector.config.endpoint import SANDBOX, EndpointProblem, resolve_endpoint
+from connector.config.schema import load_schema
+from connector.modes import CARDS, cards_where
+
+Rule = Callable[[Mapping[str, Any]], list[str]]
+
+EXTENSIONS = {
+    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+    ".json": "json", ".sqlite": "sqlite", ".sqlite3": "sqlite", ".db": "sqlite",
+}
+TEXT_FORMATS = ("csv", "tsv")
+
+
+def infer_format(path: str | None) -> str | None:
+    """The input format a path's extension implies, or None."""
+    if not path or path == "-":
+        return None
+    return EXTENSIONS.get(Path(path).suffix.lower())
+
+
+def input_format(raw: Mapping[str, Any]) -> str:
+    """The input's format: as given, else by the path's extension, else csv."""
+    path = raw.get("path") if isinstance(raw.get("path"), str) else None
+    fmt = raw.get("format")
+    return fmt if isinstance(fmt, str) else infer_format(path) or "csv"
+
+
+def is_token(text: str) -> bool:
+    """Text an HTTP header can carry as a key: printable, no spaces."""
+    return all(ch.isprintable() and not ch.isspace() for ch in text)
+
+
+def _input(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    raw = data.get("input")
+    return raw if isinstance(raw, Mapping) else {}
+
+
+def _where(flag: str) -> str:
+    """'mode user_track with track_record_type a or b', then ' or mode m' for other modes."""
+    cards = cards_where(flag)
+    types = " or ".join(str(c.record_type) for c in cards if c.record_type)
+    parts = [f"mode user_track with track_record_type {types}"] if types else []
+    parts += [f"mode {c.mode}" for c in cards if not c.record_type]
+    return " or ".join(parts)
+
+
+def _card(data: Mapping[str, Any]) -> Any:
+    mode, record_type = data.get("mode"), data.get("track_record_type")
+    return next((c for c in CARDS if (c.mode, c.record_type) == (mode, record_type)), None)
+
+
+# -- the rules, in the order their problems are listed ---------------------------------------
+def endpoint_rule(data: Mapping[str, Any]) -> list[str]:
+    """An endpoint Braze (or the sandbox, or an allowed custom host) can be reached at."""
+    endpoint, custom = data.get("endpoint"), data.get("allow_custom_endpoint", False)
+    if isinstance(endpoint, str) and endpoint and isinstance(custom, bool):
+        try:
+            resolve_endpoint(endpoint, custom)
+        except EndpointProblem as exc:
+            return [f"endpoint: {exc}"]
+    return []
+
+
+def api_key_rule(data: Mapping[str, Any]) -> list[str]:
+    """One key, from api_key or api_key_file, unless the endpoint is the sandbox; no spaces in it."""
+    endpoint = data.get("endpoint")
+    if "api_key" in data and "api_key_file" in data:
+        return ["api_key_file: give api_key or api_key_file, not both"]
+    if "api_key" not in data and "api_key_file" not in data:
+        if not (isinstance(endpoint, str) and endpoint.strip().lower() == SANDBOX):
+            return ["api_key: is required (or api_key_file) unless endpoint is sandbox"]
+    key = data.get("api_key")
+    if isinstance(key, str) and key and not is_token(key):
+        return ["api_key: must not contain spaces or control characters"]
+    return []
+
+
+def retry_rule(data: Mapping[str, Any]) -> list[str]:
+    """The first back-off is not longer than the longest."""
+    initial, maximum = data.get("initial_retry_interval_millis"), data.get("maximum_retry_interval_millis")
+    if isinstance(initial, int) and isinstance(maximum, int) and initial > maximum:
+        return ["initial_retry_interval_millis: must not exceed maximum_retry_interval_millis"]
+    return []
+
+
+def delta_rule(data: Mapping[str, Any]) -> list[str]:
+    """delta needs a state_file, and a mode whose card it applies to."""
+    if data.get("delta") is not True:
+        return []
+    problems = []
+    card = _card(data)
+    if card is not None and not card.delta:
+        problems.append(f"delta: applies to {_where('delta')}")
+    if "state_file" not in data:
+        problems.append("state_file: is required when delta is true")
+    return problems
+
+
+def dedupe_rule(data: Mapping[str, Any]) -> list[str]:
+    """dedupe_key needs a state_file, and a mode whose card it applies to."""
+    if "dedupe_key" not in data:
+        return []
+    problems = []
+    card = _card(data)
+    if card is not None and not card.dedupe:
+        types = " or ".join(str(c.record_type) for c in cards_where("dedupe"))
+        problems.append(f"dedupe_key: applies to track_record_type {types}")
+    if "state_file" not in data:
+        problems.append("state_file: is required when dedupe_key is set")
+    return problems
+
+
+def input_rule(data: Mapping[str, Any]) -> list[str]:
+    """The input's keys fit its format; its encoding exists."""
+    raw = _input(data)
+    path = raw.get("path") if isinstance(raw.get("path"), str) else None
+    fmt = input_format(raw)
+    problems: list[str] = []
+    encoding = raw.get("encoding")
+    if isinstance(encoding, str) and encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            problems.append("input.encoding: is not an encoding Python knows")
+    if fmt not in load_schema()["properties"]["input"]["properties"]["format"]["enum"]:  # the schema says so
+        return problems
+    if fmt == "sqlite":
+        if "query" not in raw:
+            problems.append("input.query: is required when the input format is sqlite")
+        if path == "-":
+            problems.append("input.path: an sqlite input cannot be read from standard input")
+    elif "query" in raw:
+        problems.append(f"input.query: is only allowed when the input format is sqlite (the format is {fmt})")
+    if fmt not in TEXT_FORMATS:
+        for key in ("columns", "delimiter"):
+            if key in raw:
+                problems.append(f"input.{key}: is only allowed for csv and tsv input (the format is {fmt})")
+    return problems
+
+
+def workers_rule(data: Mapping[str, Any]) -> list[str]:
+    """workers > 1 splits one input file by user; state and streams are single-process."""
+    workers = data.get("workers")
+    if not (isinstance(workers, int) and not isinstance(workers, bool) and workers > 1):
+        return []
+    if "state_file" in data:
+        return ["workers: must be 1 with a state_file (resume, delta and dedupe state is single-process)"]
+    raw = _input(data)
+    path = raw.get("path") if isinstance(raw.get("path"), str) else None
+    fmt = input_format(raw)
+    if fmt not in ("csv", "tsv", "jsonl"):
+        return [f"workers: more than 1 needs a csv, tsv or jsonl input (the format is {fmt})"]
+    if path is None or path == "-":
+        return ["workers: more than 1 needs input.path to name a file (each worker reads the whole file), "
+                "not standard input"]
+    return []
+
+
+RULES: tuple[Rule, ...] = (endpoint_rule, api_key_rule, retry_rule, delta_rule, dedupe_rule, input_rule,
+                           workers_rule)
+
+
+def rule_problems(data: Mapping[str, Any]) -> list[str]:
+    """Every rule's problems with the config, in order."""
+    return [problem for rule in RULES for problem in rule(data)]

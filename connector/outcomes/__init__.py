@@ -1,0 +1,67 @@
+"""Where every row ends: the Outcomes seam, fed once per settled batch or row, and its sinks.
+
+Each row read ends in exactly one outcome: delivered, skipped (refused by our own validation,
+skipping on), rejected (refused by Braze) or failed (not delivered for any other reason). The
+pipeline and delivery tell an `Outcomes` each time rows settle, in a `Settlement`; the sinks are
+the counting ledger (ledger.py), the rejected-rows file (rejects.py) and, with a state file, the
+state journal (connector/state). A new output of row outcomes is one more class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol, Sequence
+
+from connector.rows import Entry
+
+OUTCOMES = ("delivered", "skipped", "rejected", "failed")
+
+
+class Refusal(NamedTuple):
+    """A row not delivered: skipped, rejected or failed, and why."""
+
+    outcome: str
+    entry: Entry
+    reason: str
+    error_type: str | None = None     # Braze's own error type, where Braze named one
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """Rows whose outcome is final: those of one request's answer, or rows settled on their own."""
+
+    delivered: Sequence[Entry] = ()
+    refused: Sequence[Refusal] = ()
+    batch: Any = None                 # the request's batch (connector.delivery.batching.Batch), if any
+    attempts: int = 0                 # requests made for it
+    sent_at: float | None = None      # epoch seconds of its first request
+    answered_at: float | None = None  # epoch seconds of the answer that settled it
+    lost: bool = False                # its fate is unknown and it was not resent (at_most_once)
+
+
+def refused(outcome: str, entries: Sequence[Entry], reason: str, batch: Any = None) -> Settlement:
+    """A settlement of rows all refused for one reason (those of `batch`, when they had one)."""
+    return Settlement(refused=[Refusal(outcome, e, reason) for e in entries], batch=batch)
+
+
+class Outcomes(Protocol):
+    """A sink of row outcomes; `settled` may be called from several threads."""
+
+    def settled(self, settlement: Settlement) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Fanout:
+    """Tells each sink, in order (the durable state first, then the counts and files)."""
+
+    def __init__(self, *sinks: Outcomes) -> None:
+        self.sinks = sinks
+
+    def settled(self, settlement: Settlement) -> None:
+        for sink in self.sinks:
+            sink.settled(settlement)
+
+    def close(self) -> None:
+        for sink in self.sinks:
+            sink.close()

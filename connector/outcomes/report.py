@@ -1,0 +1,67 @@
+"""The report: the --report JSON (built once, for one process or many), the summary line, the exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Mapping
+
+from connector.errors import ConnectorError
+from connector.outcomes.ledger import Counts
+
+
+def status_of(counts: Counts, aborted: bool) -> str:
+    """success (every row delivered), partial (some skipped or rejected) or failed."""
+    if aborted or counts.rows_failed:
+        return "failed"
+    if counts.rows_delivered == counts.rows_read:
+        return "success"
+    return "partial"
+
+
+def exit_code(counts: Counts, error: ConnectorError | None, skip_on_invalid_records: bool) -> int:
+    """The exit code of a job: its error's, else 1 for failed rows, 3 for Braze's rejections, else 0."""
+    if error is not None:
+        return error.exit_code
+    if counts.rows_failed:
+        return 1
+    if counts.rows_rejected and not skip_on_invalid_records:
+        return 3
+    return 0
+
+
+def build_report(counts: Counts, *, aborted: bool, error: str | None, reject_file: str | None,
+                 elapsed_seconds: float, extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The --report JSON's fields, in their documented order, then `extra` (state, dry run...)."""
+    report: dict[str, Any] = {"status": status_of(counts, aborted)}
+    report.update(counts.__dict__)
+    report["reject_file"] = reject_file
+    report["elapsed_seconds"] = round(elapsed_seconds, 3)
+    if error:
+        report["error"] = error
+    report.update(extra)
+    return report
+
+
+_STATE_WORDS = (("rows_delivered_earlier", "delivered earlier"), ("rows_unknown_fate_at_resume", "of unknown fate at resume"),
+                ("rows_unchanged", "unchanged"), ("attributes_unchanged", "attributes unchanged"),
+                ("rows_duplicate", "duplicate"))
+
+
+def summary(report: Mapping[str, Any]) -> str:
+    """The one closing line: 'success: 20 rows read, 20 delivered, ...; 1 requests, 0 retries, 0.06s'."""
+    line = (f"{report['status']}: {report['rows_read']} rows read, {report['rows_delivered']} delivered, "
+            f"{report['rows_skipped']} skipped, {report['rows_rejected']} rejected, "
+            f"{report['rows_failed']} failed; {report['requests']} requests, {report['retries']} retries, "
+            f"{report['elapsed_seconds']:.2f}s")
+    parts = [f"{report[k]} {words}" for k, words in _STATE_WORDS if report.get(k)]
+    return line + (f"; state: {', '.join(parts)}" if parts else "")
+
+
+def write_report(path: str, report: Mapping[str, Any]) -> None:
+    """Write atomically, so a scheduler never reads half a report."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(report, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)

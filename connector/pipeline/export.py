@@ -1,0 +1,121 @@
+"""One export: a prepared plan's rows through the pump and delivery, into the outcomes and the report.
+
+Whoever the caller (the run command, preview, the Python API, a worker), this is the one place a
+job runs. It never raises a ConnectorError: the error is in the result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Mapping
+
+from connector.config import Settings
+from connector.config.settings import InputSettings
+from connector.delivery import Delivery, Transport
+from connector.delivery.pacing import Pacer
+from connector.errors import ConnectorError, JobError
+from connector.outcomes import Fanout, Outcomes
+from connector.outcomes.ledger import Ledger
+from connector.outcomes.rejects import RejectFile
+from connector.outcomes.report import build_report, exit_code
+from connector.pipeline.endpoint import DryRun, braze_endpoint, clients
+from connector.pipeline.plan import Plan
+from connector.pipeline.pump import Pump, Rows
+from connector.pipeline.signals import stop_on_signals
+from connector.state import StateSession
+
+
+@dataclass(frozen=True)
+class JobResult:
+    exit_code: int
+    report: dict[str, Any]
+    error: ConnectorError | None = None
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    dry_run: bool = False
+    seed: int | None = None
+    resume_input: InputSettings | None = None   # the input a state_file's job is resumed on; None: no resume
+    restart: bool = False                       # forget the state's progress on this job and start over
+    limit: int | None = None                    # read at most this many rows
+    write_rejects: bool = True                  # write the rejected-rows file (preview does not)
+    sinks: tuple[Outcomes, ...] = ()            # more outputs of row outcomes
+    on_delivery: Callable[[Delivery], None] | None = None  # told the job's Delivery once it exists
+
+
+@contextlib.contextmanager
+def _transports(settings: Settings, dry_run: bool) -> Iterator[Callable[[], Transport]]:
+    if dry_run:     # no endpoint at all: not even the in-process sandbox is started
+        yield DryRun
+        return
+    with braze_endpoint(settings) as (base_url, key):
+        yield clients(base_url, key, settings)
+
+
+def run_export(plan: Plan, rows: Rows, ledger: Ledger, options: ExportOptions = ExportOptions()) -> JobResult:
+    """Run the export of `rows`; every row read ends in the ledger and the rejected-rows file."""
+    settings = plan.settings
+    rejects = RejectFile(settings.reject_file if options.write_rejects else None)
+    state: StateSession | None = None
+    try:
+        if settings.state_file is not None and not options.dry_run:
+            state = StateSession(settings, options.resume_input, options.restart,
+                                 lose_unknown=not plan.delivery.resend_unknown)
+    except ConnectorError as exc:
+        return _result(settings, ledger, rejects, exc, options.dry_run, {})
+    try:
+        return _deliver(plan, rows, ledger, rejects, options, state)
+    finally:
+        if state is not None:
+            state.close(reached_end=False)
+
+
+def _deliver(plan: Plan, rows: Rows, ledger: Ledger, rejects: RejectFile, options: ExportOptions,
+             state: StateSession | None) -> JobResult:
+    error: ConnectorError | None = None
+    gate = state.gate if state is not None else None
+    outcomes = Fanout(*([gate] if gate is not None else []), ledger, rejects, *options.sinks)
+    with _transports(plan.settings, options.dry_run) as transports:
+        delivery = Delivery(plan.delivery, transports, Pacer(plan.pacing), outcomes, ledger,
+                            journal=gate, seed=options.seed)
+        if options.on_delivery is not None:
+            options.on_delivery(delivery)
+        if gate is not None:
+            gate.bind(delivery.submit, delivery.abort, outcomes)
+        pump = Pump(plan, delivery, outcomes, ledger, gate, options.limit)
+        try:
+            with stop_on_signals(pump, delivery):
+                pump.run(rows)
+                if gate is not None:
+                    gate.flush()
+        except (JobError, KeyboardInterrupt) as exc:
+            error = exc if isinstance(exc, JobError) else JobError("interrupted")
+            delivery.abort(error)
+            if gate is not None:
+                gate.discard(f"not sent: the job was aborted ({error})")
+        finally:
+            delivery.finish()
+            outcomes.close()
+    error = error or delivery.error
+    if state is not None and error is None:
+        state.close(reached_end=True)
+    return _result(plan.settings, ledger, rejects, error, options.dry_run, state.report() if state else {})
+
+
+def failed_before_start(error: ConnectorError, ledger: Ledger | None = None) -> JobResult:
+    """The result of a job stopped before its first row (config, input, header): no counts."""
+    ledger = ledger if ledger is not None else Ledger()
+    report = build_report(ledger.counts(), aborted=True, error=str(error), reject_file=None,
+                          elapsed_seconds=ledger.elapsed(), extra={})
+    return JobResult(error.exit_code, report, error)
+
+
+def _result(settings: Settings, ledger: Ledger, rejects: RejectFile, error: ConnectorError | None,
+            dry_run: bool, extra: Mapping[str, Any]) -> JobResult:
+    counts = ledger.counts()
+    report = build_report(counts, aborted=error is not None, error=str(error) if error else None,
+                          reject_file=rejects.path, elapsed_seconds=ledger.elapsed(),
+                          extra={**extra, **({"dry_run": True} if dry_run else {})})
+    return JobResult(exit_code(counts, error, settings.skip_on_invalid_records), report, error)

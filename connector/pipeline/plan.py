@@ -1,0 +1,78 @@
+"""One prepare for every caller (run, check, preview, the Python API, workers): settings and the
+input's header become a Plan — the mode's card and writer, the delivery and pacing policies."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Collection, Sequence
+
+from connector.config import Settings
+from connector.delivery import DeliveryPolicy
+from connector.delivery.pacing import PacingPolicy
+from connector.delivery.retry import RetryPolicy
+from connector.errors import HeaderError
+from connector.modes import ModeCard, card_for
+from connector.writers import Writer, WriterOptions
+
+log = logging.getLogger("braze_export")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a job will do, decided before its first row."""
+
+    settings: Settings
+    card: ModeCard
+    writer: Writer
+    notes: tuple[str, ...]          # what the header check found worth saying
+    delivery: DeliveryPolicy
+    pacing: PacingPolicy
+
+
+def writer_options(settings: Settings) -> WriterOptions:
+    return WriterOptions(pre_formatted_fields=frozenset(settings.pre_formatted_fields),
+                         update_existing_only=settings.update_existing_only, null_values=settings.null_values)
+
+
+def writer_columns(settings: Settings, columns: Sequence[str] | None) -> Sequence[str] | None:
+    """The header the writer sees: the dedupe_key column is ours, never sent; it must be there."""
+    key = settings.dedupe_key
+    if columns is None or key is None:
+        return columns
+    if key not in columns:
+        raise HeaderError(f"the dedupe_key column {key} is not in the input")
+    return [c for c in columns if c != key]
+
+
+def delivery_policy(settings: Settings, card: ModeCard) -> DeliveryPolicy:
+    return DeliveryPolicy(
+        path=card.path,
+        concurrency=settings.concurrency,
+        max_objects=min(card.objects_per_request(settings.track_object_limit), settings.batch_size),
+        retry=RetryPolicy(
+            maximum_retries=settings.maximum_retries,
+            initial_s=settings.initial_retry_interval_millis / 1000,
+            maximum_s=settings.maximum_retry_interval_millis / 1000,
+            total_s=settings.maximum_retry_duration_millis / 1000,
+        ),
+        resend_unknown=card.replay_safe or settings.event_delivery != "at_most_once",
+    )
+
+
+def pacing_policy(settings: Settings, card: ModeCard) -> PacingPolicy:
+    return PacingPolicy(per_second=settings.requests_per_second or card.default_rate,
+                        per_hour=settings.requests_per_hour)
+
+
+def prepare(settings: Settings, columns: Sequence[str] | None, *, known_notes: Collection[str] = ()) -> Plan:
+    """The plan of a job on an input with this header (None: not known before the first row).
+    Raises ConfigError or HeaderError; logs each note of the header check not in `known_notes`."""
+    card = card_for(settings.mode, settings.track_record_type)
+    writer = card.writer(writer_options(settings))
+    header = writer_columns(settings, columns)
+    notes = tuple(writer.check_columns(header)) if header is not None else ()
+    for note in notes:
+        if note not in known_notes:
+            log.warning("%s", note)
+    return Plan(settings, card, writer, notes, delivery_policy(settings, card), pacing_policy(settings, card))
