@@ -10,8 +10,8 @@ from .attributes import apply_attributes
 from .store import Store, dumps
 
 
-class Writer:
-    """Writes of one request; the caller holds `store.lock` around the whole request."""
+class Applier:
+    """The store writes of one request; the caller holds `store.lock` around the whole request."""
 
     def __init__(self, store: Store, seq: int, path: str) -> None:
         self.store = store

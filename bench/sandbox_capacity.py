@@ -1,9 +1,10 @@
-"""Measure the sandbox's capacity in requests/s: `python -m connector.sandbox.bench [--sink]` (loopback only)."""
+"""Measure the sandbox's capacity in requests/s: `python bench/sandbox_capacity.py [--sink]` (loopback only)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import selectors
 import subprocess
 import sys
@@ -18,9 +19,10 @@ KEY = "bench-key"
 
 def start_server(sink: bool, db: str) -> tuple[subprocess.Popen[str], str]:
     """The sandbox in its own process (so the client does not share its interpreter), and its URL."""
-    argv = [sys.executable, "-m", "connector.sandbox", "--api-key", KEY, "--db", db, "--track-rps", "1e9",
+    argv = [sys.executable, "-m", "connector.sandbox", "--db", db, "--track-rps", "1e9",
             "--users-rps", "1e9"] + (["--sink"] if sink else [])
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    env = dict(os.environ, BRAZE_SANDBOX_API_KEY=KEY)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=env)
     selector = selectors.DefaultSelector()
     selector.register(proc.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
     if not selector.select(20):
@@ -64,7 +66,7 @@ def load(url: str, threads: int, seconds: float, objects: int) -> tuple[int, int
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m connector.sandbox.bench")
+    parser = argparse.ArgumentParser(prog="python bench/sandbox_capacity.py")
     parser.add_argument("--sink", action="store_true")
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=5.0)
