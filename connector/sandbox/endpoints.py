@@ -1,11 +1,11 @@
-"""The four user endpoints: request limits, per-object validation, applying, and Braze-like answers."""
+"""The user endpoints: request limits, per-object validation, applying (in one transaction), Braze-like answers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import rules
+from . import merges, renames, rules, subscriptions
+from .answers import Answer, bad as _bad
 from .mutate import Applier
 from .store import Store
 
@@ -15,22 +15,6 @@ MAX_INPUT = "Max Input Length Exceeded"
 TRACK_LIMITS = {"combined_75": (75, True), "per_array_75": (75, False), "combined_50": (50, True)}
 MAX_IDS = 50
 DELETE_ARRAYS = ("external_ids", "braze_ids", "user_aliases")
-
-
-@dataclass
-class Answer:
-    """What an endpoint answers: status, JSON body, and how many objects it accepted/refused/applied."""
-
-    status: int
-    body: dict[str, Any]
-    accepted: int = 0
-    rejected: int = 0
-    applied: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _bad(message: str) -> Answer:
-    return Answer(400, {"message": message})
 
 
 def _sort(body: dict[str, Any], arrays: tuple[str, ...], check: Callable[[str, Any], str | None]
@@ -138,7 +122,9 @@ def delete(body: dict[str, Any], applier: Applier | None) -> Answer:
                    lambda w, array, e: w.delete(array, e))
 
 
-PATHS = ("/users/track", "/users/identify", "/users/alias/new", "/users/delete")
+PATHS = ("/users/track", "/users/identify", "/users/alias/new", "/users/delete", merges.PATH,
+         "/subscription/status/set", "/v2/subscription/status/set", "/users/external_ids/rename",
+         "/users/external_ids/remove")
 
 
 def handle(path: str, body: dict[str, Any], store: Store | None, seq: int, track_limit: str) -> Answer:
@@ -163,4 +149,27 @@ def _dispatch(path: str, body: dict[str, Any], applier: Applier | None, track_li
         return identify(body, applier)
     if path == "/users/alias/new":
         return alias_new(body, applier)
-    return delete(body, applier)
+    if path == "/users/delete":
+        return delete(body, applier)
+    if path == merges.PATH:
+        return merges.merge(body, applier)
+    if path == "/users/external_ids/rename":
+        return renames.rename(body, applier)
+    if path == "/users/external_ids/remove":
+        return renames.remove(body, applier)
+    return subscriptions.set_status(path, body, applier)
+
+
+def sink_answer(path: str, body: Any) -> tuple[int, dict[str, Any]]:
+    """Sink mode's answer: each endpoint's success, everything in the body taken as done."""
+    if path == merges.PATH:
+        return 202, {"message": "success"}
+    entries = body.get("external_id_renames") if isinstance(body, dict) else None
+    if path == "/users/external_ids/rename":
+        done = [e.get("current_external_id") for e in (entries if isinstance(entries, list) else [])
+                if isinstance(e, dict)]
+        return 200, {"message": "success", "external_ids": done, "rename_errors": []}
+    if path == "/users/external_ids/remove":
+        ids = body.get("external_ids") if isinstance(body, dict) else None
+        return 200, {"message": "success", "removed_ids": ids if isinstance(ids, list) else [], "removal_errors": []}
+    return 201, {"message": "success"}
