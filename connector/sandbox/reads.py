@@ -1,4 +1,4 @@
-"""Profiles read out of the sandbox's store page by page, with a few set-based queries per page (never one per profile)."""
+"""Profiles read from the sandbox's store a page at a time, a few set-based queries per page (never one per profile)."""
 
 from __future__ import annotations
 

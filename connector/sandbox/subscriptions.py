@@ -1,4 +1,4 @@
-"""/v2/subscription/status/set and v1 /subscription/status/set: whole-request checks, then a state per user and group."""
+"""/v2/subscription/status/set and v1 /subscription/status/set: whole-request checks, a state per user and group."""
 
 from __future__ import annotations
 
@@ -33,6 +33,11 @@ class Refused(ValueError):
     """The request is refused whole (400); the message says which entry and why."""
 
 
+def _at(where: str, text: str) -> str:
+    """A problem's message, prefixed by the entry it is in ("subscription_groups[1]: ...") in v2."""
+    return f"{where}: {text}" if where else text
+
+
 def _values(entry: dict[str, Any], key: str, where: str) -> list[Any]:
     value = entry.get(key)
     if value is None:
@@ -41,7 +46,7 @@ def _values(entry: dict[str, Any], key: str, where: str) -> list[Any]:
         return [value]
     if isinstance(value, list):
         return value
-    raise Refused(f"{where}'{key}' must be a string or an array of strings")
+    raise Refused(_at(where, f"'{key}' must be a string or an array of strings"))
 
 
 def _problem(kind: str, value: Any) -> str | None:
@@ -55,23 +60,24 @@ def _problem(kind: str, value: Any) -> str | None:
 
 def _group(entry: Any, keys: dict[str, str], where: str) -> Group:
     if not isinstance(entry, dict):
-        raise Refused(f"{where.rstrip('.') or 'the body'} must be an object")
+        raise Refused(f"{where or 'the body'} must be an object")
     if not rules.is_group_id(entry.get("subscription_group_id")):
-        raise Refused(f"{where}'subscription_group_id' must be a subscription group id (a UUID)")
+        raise Refused(_at(where, "'subscription_group_id' must be a subscription group id (a UUID)"))
     if entry.get("subscription_state") not in STATES:
-        raise Refused(f"{where}'subscription_state' must be 'subscribed' or 'unsubscribed'")
+        raise Refused(_at(where, "'subscription_state' must be 'subscribed' or 'unsubscribed'"))
     double_opt_in = entry.get("use_double_opt_in_logic", False)
     if not isinstance(double_opt_in, bool):
-        raise Refused(f"{where}'use_double_opt_in_logic' must be true or false")
+        raise Refused(_at(where, "'use_double_opt_in_logic' must be true or false"))
     users: list[tuple[str, str]] = []
     for kind, key in keys.items():
         for index, value in enumerate(_values(entry, key, where)):
             problem = _problem(kind, value)
             if problem:
-                raise Refused(f"{where}{key}[{index}] {problem}")
+                raise Refused(f"{where}.{key}[{index}] {problem}" if where else f"{key}[{index}] {problem}")
             users.append((kind, value))
     if not users:
-        raise Refused(f"{where}one of {', '.join(repr(k) for k in keys.values())} is required")
+        names = [repr(k) for k in keys.values()]
+        raise Refused(_at(where, f"one of {', '.join(names[:-1])} or {names[-1]} is required"))
     return Group(entry["subscription_group_id"], entry["subscription_state"], tuple(users), double_opt_in, entry)
 
 
@@ -102,7 +108,7 @@ def parse(path: str, body: dict[str, Any]) -> list[Group]:
     if not isinstance(entries, list):
         raise Refused("'subscription_groups' must be an array of objects")
     _check_counts(entries, V2_KEYS)
-    return [_group(entry, V2_KEYS, f"subscription_groups[{i}].") for i, entry in enumerate(entries)]
+    return [_group(entry, V2_KEYS, f"subscription_groups[{i}]") for i, entry in enumerate(entries)]
 
 
 def set_status(path: str, body: dict[str, Any], applier: Applier | None) -> Answer:
