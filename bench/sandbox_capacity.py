@@ -1,4 +1,5 @@
-"""Measure the sandbox's capacity in requests/s: `python bench/sandbox_capacity.py [--sink]` (loopback only)."""
+"""The sandbox's capacity in requests/s (`python bench/sandbox_capacity.py [--sink]`), or `--show-profiles N`:
+how soon `sandbox show` prints on a big store. Loopback only."""
 
 from __future__ import annotations
 
@@ -6,13 +7,17 @@ import argparse
 import json
 import os
 import selectors
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from typing import Any
 
 import requests
+
+from connector.sandbox.store import Store
 
 KEY = "bench-key"
 
@@ -65,6 +70,51 @@ def load(url: str, threads: int, seconds: float, objects: int) -> tuple[int, int
     return counts[0], counts[1], time.monotonic() - started
 
 
+def build_store(path: str, profiles: int, events: int) -> None:
+    """`profiles` profiles with a few attributes, and `events` events spread over them, in bulk SQL."""
+    Store(path).close()   # the schema
+    db = sqlite3.connect(path)
+    with db:
+        db.executemany("INSERT INTO profiles (id, braze_id, external_id, email, attributes) VALUES (?, ?, ?, ?, ?)",
+                       ((n, f"{n:024x}", f"user-{n}", f"user-{n}@example.com",
+                         json.dumps({"email": f"user-{n}@example.com", "score": n % 97, "tier": "gold"}))
+                        for n in range(1, profiles + 1)))
+        db.executemany("INSERT INTO events (profile, seq, name, body) VALUES (?, ?, 'played', ?)",
+                       ((1 + k % profiles, 1 + k // 75, json.dumps({"name": "played", "time": "2024-05-01T10:00:00Z",
+                                                                    "properties": {"k": k}}))
+                        for k in range(events)))
+    db.close()
+
+
+def time_show(path: str, extra: list[str]) -> tuple[float, float, float, int]:
+    """Seconds to the first line, to the first profile's line and to the end of `sandbox show`; bytes printed."""
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "connector.sandbox", "show", "--db", path, *extra],
+                            stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    at_first = time.monotonic() - started
+    size, at_profile = len(first), None
+    for line in proc.stdout:
+        size += len(line)
+        if at_profile is None and (line[:1].isalpha() or line.startswith(b"  {")):   # text or --json
+            at_profile = time.monotonic() - started
+    proc.wait(timeout=3600)
+    return at_first, at_profile or at_first, time.monotonic() - started, size
+
+
+def show_bench(profiles: int, events: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = f"{folder}/big.sqlite"
+        started = time.monotonic()
+        build_store(path, profiles, events)
+        print(f"store: {profiles} profiles, {events} events, built in {time.monotonic() - started:.1f} s")
+        for extra in ([], ["--events"], ["--json"], ["--limit", "10"]):
+            first, profile, total, size = time_show(path, extra)
+            print(f"show {' '.join(extra) or '(text)'}: first line {first:.2f} s, first profile {profile:.2f} s, "
+                  f"all {total:.1f} s ({size / 1e6:.1f} MB)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python bench/sandbox_capacity.py")
     parser.add_argument("--sink", action="store_true")
@@ -72,7 +122,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--objects", type=int, default=75, help="events per request")
     parser.add_argument("--db", default=":memory:")
+    parser.add_argument("--show-profiles", type=int, default=0,
+                        help="instead: time `sandbox show` on a store of this many profiles")
+    parser.add_argument("--show-events", type=int, default=1_000_000, help="events in that store")
     args = parser.parse_args()
+    if args.show_profiles:
+        show_bench(args.show_profiles, args.show_events)
+        return 0
     proc, url = start_server(args.sink, args.db)
     try:
         ok, bad, elapsed = load(url, args.threads, args.seconds, args.objects)
