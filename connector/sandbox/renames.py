@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from . import rules
 from .answers import Answer, bad
@@ -18,6 +18,7 @@ TAKEN = "'new_external_id' is already in use (as a primary or a deprecated exter
 NOT_DEPRECATED_UNKNOWN = "no user has this deprecated external_id"
 PRIMARY = "this is a primary external_id; only deprecated ones can be removed"
 NOT_A_STRING = "an external_id is a string"
+Judged = tuple[str | None, int | None]   # (why the entry fails, or None; the profile it acts on)
 
 
 def _entries(body: dict[str, Any], key: str) -> list[Any] | Answer:
@@ -63,8 +64,56 @@ def _rename_problem(entry: Any, applier: Applier | None) -> tuple[str | None, in
     return None, pid
 
 
-def _braze_id(applier: Applier, pid: int) -> str:
-    return str(applier.db.execute("SELECT braze_id FROM profiles WHERE id = ?", (pid,)).fetchone()[0])
+def _remove_problem(value: Any, applier: Applier | None) -> tuple[str | None, int | None]:
+    """Why this id cannot be removed (None when it can), and its profile."""
+    if not isinstance(value, str) or not value:
+        return NOT_A_STRING, None
+    if applier is None:
+        return None, None
+    pid, primary = _primary_of(applier, value)
+    if pid is None or primary:
+        return (PRIMARY if primary else NOT_DEPRECATED_UNKNOWN), None
+    return None, pid
+
+
+def _log(applier: Applier, kind: str, old: str, new: str | None, pid: int) -> None:
+    braze_id = applier.db.execute("SELECT braze_id FROM profiles WHERE id = ?", (pid,)).fetchone()[0]
+    applier.db.execute("INSERT INTO renames (seq, kind, old, new, braze_id) VALUES (?, ?, ?, ?, ?)",
+                       (applier.seq, kind, old, new, braze_id))
+    applier.touch(pid)
+
+
+def _apply_rename(applier: Applier, entry: dict[str, Any], pid: int) -> str:
+    current, new = entry["current_external_id"], entry["new_external_id"]
+    applier.record("external_id_renames", entry)
+    applier.db.execute("UPDATE profiles SET external_id = ? WHERE id = ?", (new, pid))
+    applier.db.execute("INSERT INTO deprecated_ids VALUES (?, ?, ?)", (current, pid, applier.seq))
+    _log(applier, "rename", current, new, pid)
+    return str(current)
+
+
+def _apply_remove(applier: Applier, value: str, pid: int) -> str:
+    applier.record("external_ids", value)
+    applier.db.execute("DELETE FROM deprecated_ids WHERE external_id = ?", (value,))
+    _log(applier, "remove", value, None, pid)
+    return value
+
+
+def _each(entries: list[Any], applier: Applier | None, judge: Callable[[Any, Applier | None], Judged],
+          apply: Callable[[Applier, Any, int], str], done_key: str, errors_key: str) -> Answer:
+    """Judge and apply the entries one by one, in order (a later entry sees what the earlier ones did)."""
+    done: list[Any] = []
+    errors: list[list[Any]] = []
+    for index, entry in enumerate(entries):
+        problem, pid = judge(entry, applier)
+        if problem:
+            errors.append([index, problem])
+        elif applier is None or pid is None:
+            done.append(entry["current_external_id"] if isinstance(entry, dict) else entry)
+        else:
+            done.append(apply(applier, entry, pid))
+    return Answer(200, {"message": "success", done_key: done, errors_key: errors}, accepted=len(done),
+                  rejected=len(errors), applied=applier.applied if applier else 0)
 
 
 def rename(body: dict[str, Any], applier: Applier | None) -> Answer:
@@ -72,25 +121,7 @@ def rename(body: dict[str, Any], applier: Applier | None) -> Answer:
     entries = _entries(body, "external_id_renames")
     if isinstance(entries, Answer):
         return entries
-    renamed: list[str] = []
-    errors: list[list[Any]] = []
-    for index, entry in enumerate(entries):   # in order: a later entry sees the renames before it
-        problem, pid = _rename_problem(entry, applier)
-        if problem:
-            errors.append([index, problem])
-            continue
-        renamed.append(entry["current_external_id"])
-        if applier is None or pid is None:
-            continue
-        applier.record("external_id_renames", entry)
-        current, new = entry["current_external_id"], entry["new_external_id"]
-        applier.db.execute("UPDATE profiles SET external_id = ? WHERE id = ?", (new, pid))
-        applier.db.execute("INSERT INTO deprecated_ids VALUES (?, ?, ?)", (current, pid, applier.seq))
-        applier.db.execute("INSERT INTO renames (seq, kind, old, new, braze_id) VALUES (?, 'rename', ?, ?, ?)",
-                           (applier.seq, current, new, _braze_id(applier, pid)))
-        applier.touch(pid)
-    return Answer(200, {"message": "success", "external_ids": renamed, "rename_errors": errors},
-                  accepted=len(renamed), rejected=len(errors), applied=applier.applied if applier else 0)
+    return _each(entries, applier, _rename_problem, _apply_rename, "external_ids", "rename_errors")
 
 
 def remove(body: dict[str, Any], applier: Applier | None) -> Answer:
@@ -98,23 +129,4 @@ def remove(body: dict[str, Any], applier: Applier | None) -> Answer:
     entries = _entries(body, "external_ids")
     if isinstance(entries, Answer):
         return entries
-    removed: list[str] = []
-    errors: list[list[Any]] = []
-    for index, value in enumerate(entries):
-        if not isinstance(value, str) or not value:
-            errors.append([index, NOT_A_STRING])
-            continue
-        pid, primary = _primary_of(applier, value) if applier is not None else (0, False)
-        if pid is None or primary:
-            errors.append([index, PRIMARY if primary else NOT_DEPRECATED_UNKNOWN])
-            continue
-        removed.append(value)
-        if applier is None:
-            continue
-        applier.record("external_ids", value)
-        applier.db.execute("DELETE FROM deprecated_ids WHERE external_id = ?", (value,))
-        applier.db.execute("INSERT INTO renames (seq, kind, old, new, braze_id) VALUES (?, 'remove', ?, NULL, ?)",
-                           (applier.seq, value, _braze_id(applier, pid)))
-        applier.touch(pid)
-    return Answer(200, {"message": "success", "removed_ids": removed, "removal_errors": errors},
-                  accepted=len(removed), rejected=len(errors), applied=applier.applied if applier else 0)
+    return _each(entries, applier, _remove_problem, _apply_remove, "removed_ids", "removal_errors")

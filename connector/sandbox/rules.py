@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import uuid
 from datetime import datetime
 from typing import Any, Callable
 
@@ -138,9 +137,7 @@ def _check_groups(groups: Any) -> str | None:
     for group in groups:
         if not isinstance(group, dict):
             return "BAD_SUBSCRIPTION_GROUP_HASH"
-        try:
-            uuid.UUID(str(group.get("subscription_group_id")))
-        except ValueError:
+        if not is_group_id(group.get("subscription_group_id")):
             return "BAD_SUBSCRIPTION_GROUP_ID"
         if group.get("subscription_state") not in GROUP_STATES:
             return "BAD_SUBSCRIPTION_GROUP_STATE"
