@@ -1,5 +1,4 @@
-"""The sandbox's capacity in requests/s (`python bench/sandbox_capacity.py [--sink]`), or `--show-profiles N`:
-how soon `sandbox show` prints on a big store. Loopback only."""
+"""The sandbox's requests/s (`python bench/sandbox_capacity.py [--sink]`), or how soon `show` prints (`--show-profiles N`)."""
 
 from __future__ import annotations
 
