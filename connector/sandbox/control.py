@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from ..errors import ConfigError
+from . import reads
 from .core import App, BadJson, Reply, parse_json
 
 
@@ -34,7 +35,7 @@ def _reset(app: App, body: dict[str, Any]) -> Reply:
 
 
 def handle(app: App, method: str, path: str, query: str, client: str, raw: bytes) -> Reply:
-    """Answer GET/POST on /_sandbox/faults, /_sandbox/reset, /_sandbox/stats and the read-only logs."""
+    """Answer GET/POST on /_sandbox/faults, /reset, /stats, /merges/apply and the read-only logs."""
     if not is_loopback(client):
         return Reply(403, {"message": "the control endpoint answers loopback clients only"})
     try:
@@ -61,6 +62,18 @@ def handle(app: App, method: str, path: str, query: str, client: str, raw: bytes
         return Reply(200, store.received(args.get("path")) if store else [])
     if method == "GET" and path == "/_sandbox/requests":
         return Reply(200, store.requests(args.get("path")) if store else [])
-    if method == "GET" and path == "/_sandbox/users":
-        return Reply(200, store.profiles() if store else [])
+    if method == "POST" and path == "/_sandbox/merges/apply":
+        return Reply(200, {"applied": app.merges.apply() if app.merges else 0})
+    if method == "GET" and store is not None and path in READS:
+        return Reply(200, READS[path](store, args))
+    if method == "GET" and path in READS:
+        return Reply(200, [])
     return Reply(404, {"message": "no such control endpoint"})
+
+
+READS = {
+    "/_sandbox/users": lambda store, args: list(reads.iter_profiles(store)),
+    "/_sandbox/subscriptions": lambda store, args: reads.subscriptions(store, args.get("group_id")),
+    "/_sandbox/merges": lambda store, args: reads.merges(store),
+    "/_sandbox/renames": lambda store, args: reads.renames(store),
+}

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from . import endpoints
+from .answers import Answer
 from .faults import Fault, Faults
+from .merges import PATH as MERGE_PATH, MergeQueue
 from .ratelimit import RateLimits, format_seconds
 from .store import Store
 
@@ -79,11 +81,12 @@ class Stats:
 
 @dataclass(frozen=True)
 class Options:
-    """The fixed parts of a sandbox: key, track limit, mode."""
+    """The fixed parts of a sandbox: key, track limit, mode, and when accepted merges are applied."""
 
     api_key: str
     track_limit: str = "combined_75"
     sink: bool = False
+    merges: str = "background"
 
 
 class App:
@@ -97,6 +100,7 @@ class App:
         self.stats = Stats()
         self.seq_lock = threading.Lock()
         self.seq = store.last_seq() if store else 0
+        self.merges = MergeQueue(store, options.merges) if store is not None else None
 
     def _next_seq(self) -> int:
         with self.seq_lock:
@@ -116,7 +120,7 @@ class App:
             self.store.log_request(seq, path, status, body, reply, time.time())
 
     def serve(self, path: str, auth: str | None, length: int | None, read: Reader) -> Reply:
-        """The whole flow for POST to one of the four user endpoints."""
+        """The whole flow for POST to one of the user endpoints."""
         seq = self._next_seq()
         fault = self.faults.next()
         if self.options.sink:   # sink mode: only the latency of the faults applies
@@ -162,10 +166,12 @@ class App:
         if drop and store is None:
             return Reply(drop=True), body
         answer = endpoints.handle(path, body, store, seq, self.options.track_limit)
+        if path == MERGE_PATH and answer.status == 202 and store is not None and self.merges is not None:
+            self.merges.kick()   # after the request's transaction, with the store's lock released
         self._tally(answer)
         return Reply(answer.status, answer.body, headers), body
 
-    def _tally(self, answer: endpoints.Answer) -> None:
+    def _tally(self, answer: Answer) -> None:
         with self.stats.lock:
             self.stats.totals.update(objects_received=answer.accepted, objects_rejected=answer.rejected,
                                      rows_applied=answer.applied)
@@ -218,5 +224,6 @@ class App:
             body = {}
         if isinstance(body, dict):
             objects = sum(len(v) for v in body.values() if isinstance(v, list))
-        self.stats.count(path, 201, objects_received=objects)
-        return Reply(201, {"message": "success"})
+        status, answer = endpoints.sink_answer(path, body)
+        self.stats.count(path, status, objects_received=objects)
+        return Reply(status, answer)

@@ -1,12 +1,12 @@
-"""The four user endpoints: request limits, per-object validation, applying, and Braze-like answers."""
+"""The user endpoints: request limits, per-object validation, applying (in one transaction), Braze-like answers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import rules
-from .mutate import Writer
+from . import merges, renames, rules, subscriptions
+from .answers import Answer, bad as _bad
+from .mutate import Applier
 from .store import Store
 
 TRACK_ARRAYS = ("attributes", "events", "purchases")
@@ -15,22 +15,6 @@ MAX_INPUT = "Max Input Length Exceeded"
 TRACK_LIMITS = {"combined_75": (75, True), "per_array_75": (75, False), "combined_50": (50, True)}
 MAX_IDS = 50
 DELETE_ARRAYS = ("external_ids", "braze_ids", "user_aliases")
-
-
-@dataclass
-class Answer:
-    """What an endpoint answers: status, JSON body, and how many objects it accepted/refused/applied."""
-
-    status: int
-    body: dict[str, Any]
-    accepted: int = 0
-    rejected: int = 0
-    applied: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _bad(message: str) -> Answer:
-    return Answer(400, {"message": message})
 
 
 def _sort(body: dict[str, Any], arrays: tuple[str, ...], check: Callable[[str, Any], str | None]
@@ -56,28 +40,28 @@ def _arrays_ok(body: dict[str, Any], arrays: tuple[str, ...]) -> str | None:
 
 
 def _finish(good: list[tuple[str, Any]], errors: list[dict[str, Any]], success: dict[str, Any],
-            all_bad: str, writer: Writer | None, apply: Callable[[Writer, str, Any], None]) -> Answer:
+            all_bad: str, applier: Applier | None, apply: Callable[[Applier, str, Any], None]) -> Answer:
     if not good:
         return Answer(400, {"message": all_bad, "errors": errors}, rejected=len(errors), errors=errors)
-    if writer is not None:
+    if applier is not None:
         for array, obj in good:
-            writer.record(array, obj)
-            apply(writer, array, obj)
+            applier.record(array, obj)
+            apply(applier, array, obj)
     body = dict(success)
     if errors:
         body["errors"] = errors
     return Answer(201, body, accepted=len(good), rejected=len(errors),
-                  applied=writer.applied if writer else 0, errors=errors)
+                  applied=applier.applied if applier else 0, errors=errors)
 
 
-def _apply_track(writer: Writer, array: str, obj: Any) -> None:
+def _apply_track(applier: Applier, array: str, obj: Any) -> None:
     if array == "attributes":
-        writer.attributes(obj)
+        applier.attributes(obj)
     else:
-        writer.action(array, obj)
+        applier.action(array, obj)
 
 
-def track(body: dict[str, Any], writer: Writer | None, limit: str) -> Answer:
+def track(body: dict[str, Any], applier: Applier | None, limit: str) -> Answer:
     """POST /users/track."""
     problem = _arrays_ok(body, TRACK_ARRAYS)
     if problem:
@@ -92,11 +76,11 @@ def track(body: dict[str, Any], writer: Writer | None, limit: str) -> Answer:
     success: dict[str, Any] = {"message": "success"}
     for array in sizes:
         success[f"{array}_processed"] = sum(1 for a, _ in good if a == array)
-    return _finish(good, errors, success, NO_TRACK_DATA, writer, _apply_track)
+    return _finish(good, errors, success, NO_TRACK_DATA, applier, _apply_track)
 
 
-def _alias_call(body: dict[str, Any], writer: Writer | None, array: str, check: Callable[[Any], str | None],
-                apply: Callable[[Writer, str, Any], None]) -> Answer:
+def _alias_call(body: dict[str, Any], applier: Applier | None, array: str, check: Callable[[Any], str | None],
+                apply: Callable[[Applier, str, Any], None]) -> Answer:
     problem = _arrays_ok(body, (array,))
     if problem:
         return _bad(problem)
@@ -107,20 +91,20 @@ def _alias_call(body: dict[str, Any], writer: Writer | None, array: str, check: 
     if len(entries) > MAX_IDS:
         return _bad("The max number of aliases per request was exceeded")
     good, errors = _sort(body, (array,), lambda _, e: check(e))
-    return _finish(good, errors, {"aliases_processed": len(good), "message": "success"}, nothing, writer, apply)
+    return _finish(good, errors, {"aliases_processed": len(good), "message": "success"}, nothing, applier, apply)
 
 
-def identify(body: dict[str, Any], writer: Writer | None) -> Answer:
+def identify(body: dict[str, Any], applier: Applier | None) -> Answer:
     """POST /users/identify (aliases_to_identify)."""
-    return _alias_call(body, writer, "aliases_to_identify", rules.check_identify, lambda w, _, e: w.identify(e))
+    return _alias_call(body, applier, "aliases_to_identify", rules.check_identify, lambda w, _, e: w.identify(e))
 
 
-def alias_new(body: dict[str, Any], writer: Writer | None) -> Answer:
+def alias_new(body: dict[str, Any], applier: Applier | None) -> Answer:
     """POST /users/alias/new."""
-    return _alias_call(body, writer, "user_aliases", rules.check_new_alias, lambda w, _, e: w.new_alias(e))
+    return _alias_call(body, applier, "user_aliases", rules.check_new_alias, lambda w, _, e: w.new_alias(e))
 
 
-def delete(body: dict[str, Any], writer: Writer | None) -> Answer:
+def delete(body: dict[str, Any], applier: Applier | None) -> Answer:
     """POST /users/delete: one identifier kind per request."""
     problem = _arrays_ok(body, DELETE_ARRAYS)
     if problem:
@@ -134,11 +118,13 @@ def delete(body: dict[str, Any], writer: Writer | None) -> Answer:
         return _bad("The max number of ids per request was exceeded")
     good, errors = _sort(body, (kinds[0],), rules.check_delete)
     return _finish(good, errors, {"deleted": len(good), "message": "success"},
-                   f"Valid data must be provided in the '{kinds[0]}' field.", writer,
+                   f"Valid data must be provided in the '{kinds[0]}' field.", applier,
                    lambda w, array, e: w.delete(array, e))
 
 
-PATHS = ("/users/track", "/users/identify", "/users/alias/new", "/users/delete")
+PATHS = ("/users/track", "/users/identify", "/users/alias/new", "/users/delete", merges.PATH,
+         "/subscription/status/set", "/v2/subscription/status/set", "/users/external_ids/rename",
+         "/users/external_ids/remove")
 
 
 def handle(path: str, body: dict[str, Any], store: Store | None, seq: int, track_limit: str) -> Answer:
@@ -148,7 +134,7 @@ def handle(path: str, body: dict[str, Any], store: Store | None, seq: int, track
     with store.lock:
         store.db.execute("BEGIN")
         try:
-            answer = _dispatch(path, body, Writer(store, seq, path), track_limit)
+            answer = _dispatch(path, body, Applier(store, seq, path), track_limit)
         except BaseException:
             store.db.execute("ROLLBACK")
             raise
@@ -156,11 +142,34 @@ def handle(path: str, body: dict[str, Any], store: Store | None, seq: int, track
     return answer
 
 
-def _dispatch(path: str, body: dict[str, Any], writer: Writer | None, track_limit: str) -> Answer:
+def _dispatch(path: str, body: dict[str, Any], applier: Applier | None, track_limit: str) -> Answer:
     if path == "/users/track":
-        return track(body, writer, track_limit)
+        return track(body, applier, track_limit)
     if path == "/users/identify":
-        return identify(body, writer)
+        return identify(body, applier)
     if path == "/users/alias/new":
-        return alias_new(body, writer)
-    return delete(body, writer)
+        return alias_new(body, applier)
+    if path == "/users/delete":
+        return delete(body, applier)
+    if path == merges.PATH:
+        return merges.merge(body, applier)
+    if path == "/users/external_ids/rename":
+        return renames.rename(body, applier)
+    if path == "/users/external_ids/remove":
+        return renames.remove(body, applier)
+    return subscriptions.set_status(path, body, applier)
+
+
+def sink_answer(path: str, body: Any) -> tuple[int, dict[str, Any]]:
+    """Sink mode's answer: each endpoint's success, everything in the body taken as done."""
+    if path == merges.PATH:
+        return 202, {"message": "success"}
+    entries = body.get("external_id_renames") if isinstance(body, dict) else None
+    if path == "/users/external_ids/rename":
+        done = [e.get("current_external_id") for e in (entries if isinstance(entries, list) else [])
+                if isinstance(e, dict)]
+        return 200, {"message": "success", "external_ids": done, "rename_errors": []}
+    if path == "/users/external_ids/remove":
+        ids = body.get("external_ids") if isinstance(body, dict) else None
+        return 200, {"message": "success", "removed_ids": ids if isinstance(ids, list) else [], "removal_errors": []}
+    return 201, {"message": "success"}

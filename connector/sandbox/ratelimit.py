@@ -6,14 +6,24 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 BUCKET_OF_PATH = {
     "/users/track": "track",
     "/users/identify": "users",
     "/users/alias/new": "users",
     "/users/delete": "users",
+    "/users/merge": "users",
+    "/subscription/status/set": "subscription",
+    "/v2/subscription/status/set": "subscription",
+    "/users/external_ids/rename": "rename",
+    "/users/external_ids/remove": "remove",
 }
+# Braze's default limits, as requests per second: 3,000 per 3 s; 20,000/min shared by identify, alias/new,
+# delete and merge; 5,000/min shared by both subscription paths; 1,000/min each for rename and remove.
+DEFAULT_RPS = {"track": 1000.0, "users": 333.0, "subscription": 5000 / 60, "rename": 1000 / 60,
+               "remove": 1000 / 60}
+BUCKETS = tuple(DEFAULT_RPS)
 RESET_STYLES = ("epoch", "seconds")
 
 
@@ -73,17 +83,24 @@ class Bucket:
 
 
 class RateLimits:
-    """The sandbox's buckets ("track", "users") and how their state is written in headers."""
+    """The sandbox's buckets (see BUCKETS) and how their state is written in headers.
 
-    def __init__(self, track_rps: float, users_rps: float, track_burst: float | None = None,
-                 users_burst: float | None = None, reset_style: str = "epoch",
-                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time) -> None:
+    `rates` and `bursts` set any bucket by name; a burst defaults to 3 seconds' worth of the rate.
+    """
+
+    def __init__(self, track_rps: float = DEFAULT_RPS["track"], users_rps: float = DEFAULT_RPS["users"],
+                 track_burst: float | None = None, users_burst: float | None = None, reset_style: str = "epoch",
+                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
+                 rates: Mapping[str, float] | None = None, bursts: Mapping[str, float | None] | None = None) -> None:
         if reset_style not in RESET_STYLES:
             raise ValueError(f"reset_style must be one of {', '.join(RESET_STYLES)}")
-        self.buckets = {
-            "track": Bucket(track_rps, track_burst or max(1.0, track_rps * 3), clock),
-            "users": Bucket(users_rps, users_burst or max(1.0, users_rps * 3), clock),
-        }
+        unknown = sorted((set(rates or {}) | set(bursts or {})) - set(BUCKETS))
+        if unknown:
+            raise ValueError(f"unknown rate-limit bucket(s): {', '.join(unknown)}")
+        rate = {**DEFAULT_RPS, "track": track_rps, "users": users_rps, **(rates or {})}
+        burst: dict[str, float | None] = {"track": track_burst, "users": users_burst, **(bursts or {})}
+        self.buckets = {name: Bucket(rate[name], burst.get(name) or max(1.0, rate[name] * 3), clock)
+                        for name in BUCKETS}
         self.reset_style = reset_style
         self.wall = wall
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import uuid
 from datetime import datetime
 from typing import Any, Callable
 
@@ -20,6 +19,8 @@ MAX_TEXT = 255
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _BRAZE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}:\d{3}(Z|[+-]\d{2}:?\d{2})$")
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
+_GROUP_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 
 Check = Callable[[Any], "str | None"]
 
@@ -45,6 +46,21 @@ def is_time(value: Any) -> bool:
     except ValueError:
         return False
     return True
+
+
+def is_email(value: Any) -> bool:
+    """An email address as Braze accepts it: something@domain.tld, no spaces."""
+    return isinstance(value, str) and len(value) <= MAX_TEXT and bool(_EMAIL.match(value))
+
+
+def is_e164(value: Any) -> bool:
+    """A phone number in E.164: '+', a non-zero digit, then 1 to 14 digits."""
+    return isinstance(value, str) and bool(_E164.match(value))
+
+
+def is_group_id(value: Any) -> bool:
+    """A subscription group id: a UUID in its canonical 8-4-4-4-12 hexadecimal form."""
+    return isinstance(value, str) and bool(_GROUP_ID.match(value))
 
 
 def check_alias(alias: Any) -> str | None:
@@ -121,9 +137,7 @@ def _check_groups(groups: Any) -> str | None:
     for group in groups:
         if not isinstance(group, dict):
             return "BAD_SUBSCRIPTION_GROUP_HASH"
-        try:
-            uuid.UUID(str(group.get("subscription_group_id")))
-        except ValueError:
+        if not is_group_id(group.get("subscription_group_id")):
             return "BAD_SUBSCRIPTION_GROUP_ID"
         if group.get("subscription_state") not in GROUP_STATES:
             return "BAD_SUBSCRIPTION_GROUP_STATE"

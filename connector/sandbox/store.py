@@ -1,4 +1,4 @@
-"""The sandbox's SQLite store: profiles, aliases, events, purchases, and the logs of what arrived."""
+"""The sandbox's SQLite store: profiles and what hangs on them, the merge queue, and the logs of what arrived."""
 
 from __future__ import annotations
 
@@ -27,8 +27,23 @@ CREATE TABLE IF NOT EXISTS received (
     id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, path TEXT, array TEXT, body TEXT);
 CREATE TABLE IF NOT EXISTS requests (
     seq INTEGER PRIMARY KEY, path TEXT, status INTEGER, body TEXT, response TEXT, time REAL);
+CREATE TABLE IF NOT EXISTS deprecated_ids (
+    external_id TEXT PRIMARY KEY, profile INTEGER NOT NULL, seq INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS deprecated_ids_profile ON deprecated_ids (profile);
+CREATE TABLE IF NOT EXISTS subscriptions (
+    profile INTEGER NOT NULL, group_id TEXT NOT NULL, state TEXT NOT NULL, seq INTEGER NOT NULL,
+    double_opt_in INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (profile, group_id));
+CREATE TABLE IF NOT EXISTS merges (
+    id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, position INTEGER NOT NULL, body TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending', outcome TEXT, merged TEXT, kept TEXT);
+CREATE INDEX IF NOT EXISTS merges_status ON merges (status, id);
+CREATE TABLE IF NOT EXISTS renames (
+    id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, kind TEXT NOT NULL, old TEXT NOT NULL, new TEXT,
+    braze_id TEXT NOT NULL);
 """
-DATA_TABLES = ("profiles", "aliases", "events", "purchases", "received", "requests")
+DATA_TABLES = ("profiles", "aliases", "events", "purchases", "received", "requests", "deprecated_ids",
+               "subscriptions", "merges", "renames")
+COUNTED = ("profiles", "events", "purchases", "received", "requests")
 EVENT_KEYS = ("name", "time", "app_id", "properties")
 PURCHASE_KEYS = ("product_id", "currency", "price", "quantity", "time", "app_id", "properties")
 
@@ -36,6 +51,15 @@ PURCHASE_KEYS = ("product_id", "currency", "price", "quantity", "time", "app_id"
 def dumps(value: Any) -> str:
     """Compact JSON text, as stored."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def action_item(seq: int, body: str, external_id: str | None, braze_id: str,
+                keys: tuple[str, ...]) -> dict[str, Any]:
+    """One stored event or purchase as it is shown: its request, its profile's ids and its fields."""
+    fields = json.loads(body)
+    item: dict[str, Any] = {"seq": seq, "external_id": external_id, "braze_id": braze_id}
+    item.update({k: fields[k] for k in keys if k in fields})
+    return item
 
 
 class Store:
@@ -89,18 +113,21 @@ class Store:
                  "response": json.loads(r["response"]), "time": r["time"]} for r in rows]
 
     def find_profile(self, external_id: str | None = None, alias: Any = None, braze_id: str | None = None,
-                     email: str | None = None) -> int | None:
-        """The row id of the profile with that identifier (email: the most recently updated)."""
+                     email: str | None = None, phone: str | None = None) -> int | None:
+        """The row id of the profile with that identifier (a deprecated external_id still identifies its
+        profile; email or phone: an identified profile first, then the most recently updated)."""
         if external_id is not None:
-            rows = self._rows("SELECT id FROM profiles WHERE external_id = ?", (external_id,))
+            rows = self._rows("SELECT id FROM profiles WHERE external_id = ?1 UNION ALL "
+                              "SELECT profile FROM deprecated_ids WHERE external_id = ?1", (external_id,))
         elif braze_id is not None:
             rows = self._rows("SELECT id FROM profiles WHERE braze_id = ?", (braze_id,))
         elif alias is not None:
             label, name = (alias["alias_label"], alias["alias_name"]) if isinstance(alias, dict) else alias
             rows = self._rows("SELECT profile FROM aliases WHERE label = ? AND name = ?", (label, name))
-        elif email is not None:
-            rows = self._rows("SELECT id FROM profiles WHERE email = ? ORDER BY external_id IS NULL, "
-                              "updated DESC", (email,))
+        elif email is not None or phone is not None:
+            column, value = ("email", email) if email is not None else ("phone", phone)
+            rows = self._rows(f"SELECT id FROM profiles WHERE {column} = ? ORDER BY external_id IS NULL, "
+                              "updated DESC", (value,))
         else:
             return None
         return rows[0][0] if rows else None
@@ -111,13 +138,7 @@ class Store:
                           f"JOIN profiles p ON p.id = t.profile WHERE (?1 IS NULL OR t.profile = ?1) "
                           f"AND (?2 IS NULL OR json_extract(t.body, '$.name') = ?2) ORDER BY t.id",
                           (profile, name))
-        out = []
-        for row in rows:
-            body = json.loads(row["body"])
-            item = {"seq": row["seq"], "external_id": row["external_id"], "braze_id": row["braze_id"]}
-            item.update({k: body[k] for k in keys if k in body})
-            out.append(item)
-        return out
+        return [action_item(r["seq"], r["body"], r["external_id"], r["braze_id"], keys) for r in rows]
 
     def events(self, name: str | None = None, profile: int | None = None) -> list[dict[str, Any]]:
         return self._actions("events", profile, EVENT_KEYS, name)
@@ -125,26 +146,6 @@ class Store:
     def purchases(self, profile: int | None = None) -> list[dict[str, Any]]:
         return self._actions("purchases", profile, PURCHASE_KEYS)
 
-    def profile(self, pid: int) -> dict[str, Any] | None:
-        """A profile as a user would see it in Braze."""
-        rows = self._rows("SELECT * FROM profiles WHERE id = ?", (pid,))
-        if not rows:
-            return None
-        row = rows[0]
-        aliases = self._rows("SELECT name, label FROM aliases WHERE profile = ? ORDER BY label, name", (pid,))
-        return {
-            "braze_id": row["braze_id"], "external_id": row["external_id"],
-            "aliases": [{"alias_name": a["name"], "alias_label": a["label"]} for a in aliases],
-            "email": row["email"], "phone": row["phone"], "attributes": json.loads(row["attributes"]),
-            "events": self.events(profile=pid), "purchases": self.purchases(profile=pid),
-            "applied": row["applied"],
-        }
-
-    def profiles(self) -> list[dict[str, Any]]:
-        ids = [r[0] for r in self._rows("SELECT id FROM profiles ORDER BY id")]
-        return [p for p in (self.profile(i) for i in ids) if p is not None]
-
     def counts(self) -> dict[str, int]:
         with self.lock:
-            return {table: self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-                    for table in ("profiles", "events", "purchases", "received", "requests")}
+            return {table: self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in COUNTED}

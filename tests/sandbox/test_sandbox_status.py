@@ -126,5 +126,5 @@ def test_up_to_50_identifiers_are_accepted(client):
 
 
 def test_unknown_path_and_wrong_method(client):
-    assert client.post("/users/merge", {}).status_code == 404
+    assert client.post("/users/export/ids", {}).status_code == 404   # /users/merge is modelled now
     assert client.session.get(client.sandbox.url + "/users/track", timeout=5).status_code == 405
