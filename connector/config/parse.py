@@ -23,9 +23,11 @@ if TYPE_CHECKING:
 MAX_KEY_FILE_BYTES = 64 * 1024
 _EXTENSIONS = {
     ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
-    ".json": "json", ".sqlite": "sqlite", ".sqlite3": "sqlite", ".db": "sqlite",
+    ".json": "json", ".sqlite": "sqlite", ".sqlite3": "sqlite", ".db": "sqlite", ".parquet": "parquet",
 }
 _TEXT_FORMATS = ("csv", "tsv")
+_QUERY_FORMATS = ("sqlite", "sql")
+_SQL_ONLY = ("url", "url_file", "query_timeout_seconds")
 
 
 @lru_cache(maxsize=1)
@@ -79,6 +81,9 @@ def _build(data: Mapping[str, Any], base_dir: str) -> Settings:
     key, key_problem = _api_key(data, base_dir)
     if key_problem:
         problems.append(key_problem)
+    url, url_problem = _input_url(data.get("input"), base_dir)
+    if url_problem:
+        problems.append(url_problem)
     if problems:
         raise ConfigError("config is invalid", problems=tuple(problems)) from None
     values = {**_defaults(schema["properties"]), **data}
@@ -92,7 +97,7 @@ def _build(data: Mapping[str, Any], base_dir: str) -> Settings:
         track_record_type=values.get("track_record_type"),
         pre_formatted_fields=tuple(dict.fromkeys(fields)),
         skip_on_invalid_records=values["skip_on_invalid_records"],
-        input=_input_settings(values.get("input", {}), schema["properties"]["input"]["properties"]),
+        input=_input_settings(values.get("input", {}), schema["properties"]["input"]["properties"], url),
         update_existing_only=values["update_existing_only"],
         null_values=values["null_values"],
         reject_file=values["reject_file"],
@@ -186,13 +191,19 @@ def _input_problems(raw: Mapping[str, Any]) -> list[str]:
             problems.append("input.encoding: is not an encoding Python knows")
     if fmt not in load_schema()["properties"]["input"]["properties"]["format"]["enum"]:  # reported by the schema
         return problems
-    if fmt == "sqlite":
-        if "query" not in raw:
-            problems.append("input.query: is required when the input format is sqlite")
-        if path == "-":
-            problems.append("input.path: an sqlite input cannot be read from standard input")
-    elif "query" in raw:
-        problems.append(f"input.query: is only allowed when the input format is sqlite (the format is {fmt})")
+    if fmt in _QUERY_FORMATS and "query" not in raw:
+        problems.append(f"input.query: is required when the input format is {fmt}")
+    if fmt not in _QUERY_FORMATS and "query" in raw:
+        problems.append(f"input.query: is only allowed when the input format is sqlite or sql (the format is {fmt})")
+    if fmt in ("sqlite", "parquet") and path == "-":
+        problems.append(f"input.path: an {fmt} input cannot be read from standard input")
+    if fmt == "sql":
+        problems += _sql_problems(raw)
+    else:
+        problems += [f"input.{key}: is only allowed when the input format is sql (the format is {fmt})"
+                     for key in _SQL_ONLY if key in raw]
+    if "fetch_size" in raw and fmt not in ("sql", "parquet"):
+        problems.append(f"input.fetch_size: is only allowed for sql and parquet input (the format is {fmt})")
     if fmt not in _TEXT_FORMATS:
         for key in ("columns", "delimiter"):
             if key in raw:
@@ -200,7 +211,47 @@ def _input_problems(raw: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def _input_settings(raw: Mapping[str, Any], properties: Mapping[str, Any]) -> InputSettings:
+def _sql_problems(raw: Mapping[str, Any]) -> list[str]:
+    """An sql input: one of url and url_file, no path, a read-only query (checked before connecting)."""
+    from connector.sources.sqlurl import backend_of, url_problem   # not at import: sources import config
+    from connector.sources.statement import read_only_problem
+
+    problems: list[str] = []
+    if "url" in raw and "url_file" in raw:
+        problems.append("input.url_file: give url or url_file, not both")
+    elif "url" not in raw and "url_file" not in raw:
+        problems.append("input.url: is required when the input format is sql (or input.url_file)")
+    if "path" in raw:
+        problems.append("input.path: is not used by an sql input (the query runs against input.url)")
+    url = raw.get("url")
+    if isinstance(url, str) and url and (problem := url_problem(url)):
+        problems.append(f"input.url: {problem}")
+    query = raw.get("query")
+    if isinstance(query, str) and query:
+        problem = read_only_problem(query, backend_of(url) if isinstance(url, str) else None)
+        if problem is not None:
+            problems.append(f"input.query: {problem}")
+    return problems
+
+
+def _input_url(raw: Any, base_dir: str) -> tuple[Secret | None, str | None]:
+    """An sql input's URL from input.url or input.url_file, or a problem; nothing when neither is usable."""
+    if not isinstance(raw, Mapping) or raw.get("format") != "sql":
+        return None, None
+    if isinstance(raw.get("url"), str):
+        return Secret(raw["url"].strip()), None
+    if not isinstance(raw.get("url_file"), str) or not raw["url_file"]:
+        return None, None
+    text, problem = _secret_file(base_dir, raw["url_file"], "input.url_file", "a database URL")
+    if text is None:
+        return None, problem
+    from connector.sources.sqlurl import url_problem
+
+    problem = url_problem(text)
+    return (None, f"input.url_file: the URL in the file {problem}") if problem else (Secret(text), None)
+
+
+def _input_settings(raw: Mapping[str, Any], properties: Mapping[str, Any], url: Secret | None) -> InputSettings:
     values = {**_defaults(properties), **raw}
     path = values.get("path")
     fmt = values.get("format") or infer_format(path) or "csv"
@@ -214,6 +265,9 @@ def _input_settings(raw: Mapping[str, Any], properties: Mapping[str, Any]) -> In
         delimiter=delimiter,
         encoding=values["encoding"],
         columns=MappingProxyType(dict(values.get("columns") or {})),
+        url=url,
+        query_timeout_seconds=int(values["query_timeout_seconds"]),
+        fetch_size=int(values["fetch_size"]),
     )
 
 
@@ -223,24 +277,32 @@ def _api_key(data: Mapping[str, Any], base_dir: str) -> tuple[Secret | None, str
         return (Secret(data["api_key"]), None) if isinstance(data["api_key"], str) else (None, None)
     if not isinstance(data.get("api_key_file"), str) or not data["api_key_file"]:
         return None, None
-    path = Path(base_dir, data["api_key_file"])
+    key, problem = _secret_file(base_dir, data["api_key_file"], "api_key_file", "an API key")
+    if key is None:
+        return None, problem
+    if not _is_token(key):
+        return None, "api_key_file: the key in the file must not contain spaces or control characters"
+    return Secret(key), None
+
+
+def _secret_file(base_dir: str, name: str, key: str, holds: str) -> tuple[str | None, str | None]:
+    """The stripped text of a file holding a secret, or a problem that never quotes it."""
+    path = Path(base_dir, name)
     try:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_KEY_FILE_BYTES + 1)
     except FileNotFoundError:
-        return None, "api_key_file: the file does not exist"
+        return None, f"{key}: the file does not exist"
     except IsADirectoryError:
-        return None, "api_key_file: is a directory, not a file"
+        return None, f"{key}: is a directory, not a file"
     except OSError as exc:
-        return None, f"api_key_file: the file cannot be read ({exc.strerror})"
+        return None, f"{key}: the file cannot be read ({exc.strerror})"
     if len(raw) > MAX_KEY_FILE_BYTES:
-        return None, "api_key_file: the file is too large to hold an API key"
+        return None, f"{key}: the file is too large to hold {holds}"
     try:
-        key = raw.decode("utf-8").strip()
+        text = raw.decode("utf-8").strip()
     except UnicodeDecodeError:
-        return None, "api_key_file: the file is not UTF-8 text"
-    if not key:
-        return None, "api_key_file: the file is empty"
-    if not _is_token(key):
-        return None, "api_key_file: the key in the file must not contain spaces or control characters"
-    return Secret(key), None
+        return None, f"{key}: the file is not UTF-8 text"
+    if not text:
+        return None, f"{key}: the file is empty"
+    return text, None
