@@ -196,7 +196,7 @@ def _input_problems(raw: Mapping[str, Any]) -> list[str]:
     if fmt not in _QUERY_FORMATS and "query" in raw:
         problems.append(f"input.query: is only allowed when the input format is sqlite or sql (the format is {fmt})")
     if fmt in ("sqlite", "parquet") and path == "-":
-        problems.append(f"input.path: an {fmt} input cannot be read from standard input")
+        problems.append(f"input.path: {'an' if fmt == 'sqlite' else 'a'} {fmt} input cannot be read from standard input")
     if fmt == "sql":
         problems += _sql_problems(raw)
     else:

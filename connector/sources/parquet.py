@@ -19,6 +19,7 @@ from connector.sources.files import STDIN, ClosingSource
 from connector.sources.typed import plain_mapping
 
 MAX_PARTS = 100_000
+MAGIC = b"PAR1"
 
 
 def part_files(path: str) -> list[str]:
@@ -45,6 +46,17 @@ def describe_parquet(path: str | None) -> dict[str, Any]:
     files = part_files(path)
     return {"format": "parquet", "path": os.path.abspath(path), "files": len(files),
             "bytes": sum(os.path.getsize(f) for f in files)}
+
+
+def _looks_like_parquet(path: str) -> bool:
+    """Whether the file starts and ends with Parquet's magic bytes."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+            handle.seek(max(0, os.fstat(handle.fileno()).st_size - 4))
+            return head == MAGIC and handle.read(4) == MAGIC
+    except OSError:
+        return False
 
 
 def _pyarrow() -> Any:
@@ -94,7 +106,10 @@ class ParquetSource(ClosingSource):
             dataset = pa.dataset.dataset(files, format="parquet", partitioning="hive" if folder else None,
                                          partition_base_dir=path if folder else None)
         except (pa.ArrowException, OSError) as exc:
-            raise InputError(f"the input is not Parquet ({type(exc).__name__}): {path}") from None
+            bad = next((f for f in files if not _looks_like_parquet(f)), None)
+            if bad is not None:
+                raise InputError(f"the input is not a Parquet file: {bad}") from None
+            raise InputError(f"the input cannot be read as Parquet ({type(exc).__name__}): {path}") from None
         self._parts = sorted(dataset.get_fragments(), key=lambda fragment: fragment.path)
         schemas, total = [dataset.schema], 0
         for fragment in self._parts:

@@ -133,8 +133,9 @@ def parse_target(text: str) -> Target:
     problem = url_problem(text)
     if problem is not None:
         raise ConfigError(f"input.url: {problem}")
+    repaired = repair(text)
     try:
-        url = make_url(repair(text))
+        url = make_url(repaired)
         port = url.port
     except (ArgumentError, ValueError):
         raise ConfigError(f"input.url: is not {HINT} (check the port, and percent-encode "
@@ -142,13 +143,30 @@ def parse_target(text: str) -> Target:
     backend = _BACKEND_ALIASES.get(url.get_backend_name(), url.get_backend_name())
     driver = url.get_driver_name() if "+" in url.drivername else _DEFAULT_DRIVERS.get(backend, "")
     url = url.set(drivername=f"{backend}+{driver}" if driver else backend)
-    secrets = [url.password] if url.password else []
+    secrets = [url.password, _raw_password(text.strip())] if url.password else []
     secrets += [str(v) for k, v in url.query.items() if _SECRET_QUERY_KEYS.search(k) and isinstance(v, str) and v]
     secrets += [_quoted(s) for s in secrets if _quoted(s) != s]
     if url.username and not url.password and backend == "trino":
         secrets += [url.username, _quoted(url.username)]   # Treasure Data's API key is the user name
-    return Target(backend, driver or url.get_driver_name(), url.host, port,
-                  url.database or None, url, tuple(dict.fromkeys(secrets)))
+    return Target(backend, driver or _default_driver(url), url.host, port,
+                  url.database or None, url, tuple(s for s in dict.fromkeys(secrets) if s))
+
+
+def _default_driver(url: Any) -> str:
+    """The dialect's default driver, or "" when the dialect is not installed (found out on connecting)."""
+    from sqlalchemy.exc import NoSuchModuleError
+
+    try:
+        return str(url.get_driver_name())
+    except (NoSuchModuleError, ImportError):
+        return ""
+
+
+def _raw_password(text: str) -> str:
+    """The password as written in the URL text, percent-encoding and all."""
+    rest = text[_SCHEME.match(text).end():] if _SCHEME.match(text) else text   # type: ignore[union-attr]
+    at = rest.rfind("@", 0, rest.find("?") if "?" in rest else len(rest))
+    return rest[:at].partition(":")[2] if at > 0 else ""
 
 
 def _quoted(text: str) -> str:

@@ -125,13 +125,13 @@ def _problem_in(words: list[str]) -> str | None:
     first = next((w for w in words if w != "("), "")
     if first not in ("SELECT", "WITH"):
         return "the query must be one SELECT or WITH statement"
-    if "INTO" in words:
-        return "the query must only read: SELECT ... INTO writes a table"
     for i, word in enumerate(words):
         if word == "FOR" and any(tuple(words[i + 1:i + 1 + len(lock)]) == lock for lock in _LOCKS):
             return "the query must only read: FOR UPDATE / FOR SHARE lock rows"
         if word == "AS" and _modifying_cte(words, i + 1):
             return "the query must only read: a WITH clause holds INSERT, UPDATE, DELETE or MERGE"
+    if "INTO" in words:
+        return "the query must only read: SELECT ... INTO writes a table"
     return None
 
 

@@ -44,7 +44,7 @@ def _float(value: float) -> float:
         raise ValueProblem("is NaN, which Braze cannot take (use NULL, or COALESCE it in the query)")
     if math.isinf(value):
         raise ValueProblem("is infinite, which Braze cannot take")
-    return value
+    return float(value)   # a float subclass (numpy's float64) as a plain float
 
 
 def _decimal(value: Decimal) -> int | float:
@@ -127,9 +127,10 @@ def _key(key: Any) -> str:
 
 def _subclass(value: Any) -> Any:
     """Subclasses of the types above (a str-based enum, a driver's own datetime); else unsupported."""
-    for simple in (bool, int, str):
-        if isinstance(value, simple):
-            return simple(value)
+    if isinstance(value, str):
+        return str.__str__(value)   # a str-based enum's value, not its name
+    if isinstance(value, int):
+        return int(value)
     for base, convert in _SCALARS.items():
         if isinstance(value, base):
             return convert(value)
