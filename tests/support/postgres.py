@@ -141,7 +141,8 @@ def _setup(server: Postgres) -> None:
 def running_postgres() -> Iterator[Postgres]:
     """A fresh server in a temp folder for the duration of the block; stopped and removed after."""
     binaries, user = bin_dir(), _server_user()
-    folder = Path(tempfile.mkdtemp(prefix="braze-export-pg-"))
+    # the server's user must reach the folder: as root, /tmp rather than a TMPDIR under /root
+    folder = Path(tempfile.mkdtemp(prefix="braze-export-pg-", dir="/tmp" if user is not None else None))
     try:
         if user is not None:
             os.chown(folder, user.pw_uid, user.pw_gid)
