@@ -30,7 +30,7 @@ def sql_spec(url: str, query: str = "SELECT 1", **kwargs) -> object:
     ("postgresql://u:p@db.example.com/app", "postgresql", "psycopg", "db.example.com", None, "app"),
     ("postgres://u:p@db.example.com/app", "postgresql", "psycopg", "db.example.com", None, "app"),
     ("postgresql+psycopg2://u@h/app", "postgresql", "psycopg2", "h", None, "app"),
-    ("trino://user@trino.example.com:8443/hive/default", "trino", "rest", "trino.example.com", 8443, "hive/default"),
+    ("trino://user@trino.example.com:8443/hive/default", "trino", "", "trino.example.com", 8443, "hive/default"),
     ("duckdb:///tmp/x.duckdb", "duckdb", "duckdb_engine", None, None, "tmp/x.duckdb"),
     ("duckdb:////abs/x.duckdb", "duckdb", "duckdb_engine", None, None, "/abs/x.duckdb"),
     ("duckdb:///:memory:", "duckdb", "duckdb_engine", None, None, ":memory:"),
