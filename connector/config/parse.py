@@ -14,6 +14,7 @@ from connector.config.loading import expand_env, merge, parse_settings_json, rea
 from connector.config.problems import schema_problems
 from connector.config.rules import TEXT_FORMATS, infer_format, is_token, rule_problems
 from connector.config.schema import load_schema
+from connector.config.sqlurl import url_problem
 from connector.config.settings import InputSettings, Secret, Settings
 from connector.errors import ConfigError
 
@@ -67,6 +68,9 @@ def _build(data: Mapping[str, Any], base_dir: str) -> Settings:
     key, key_problem = _api_key(data, base_dir)
     if key_problem:
         problems.append(key_problem)
+    url, url_problem = _input_url(data.get("input"), base_dir)
+    if url_problem:
+        problems.append(url_problem)
     if problems:
         raise ConfigError("config is invalid", problems=tuple(problems)) from None
     values = {**_defaults(schema["properties"]), **data}
@@ -80,7 +84,7 @@ def _build(data: Mapping[str, Any], base_dir: str) -> Settings:
         track_record_type=values.get("track_record_type"),
         pre_formatted_fields=tuple(dict.fromkeys(fields)),
         skip_on_invalid_records=values["skip_on_invalid_records"],
-        input=_input_settings(values.get("input", {}), schema["properties"]["input"]["properties"]),
+        input=_input_settings(values.get("input", {}), schema["properties"]["input"]["properties"], url),
         update_existing_only=values["update_existing_only"],
         null_values=values["null_values"],
         reject_file=values["reject_file"],
@@ -113,7 +117,22 @@ def _split_fields(value: Any) -> list[str]:
     return [item.strip() for item in items if item.strip()]
 
 
-def _input_settings(raw: Mapping[str, Any], properties: Mapping[str, Any]) -> InputSettings:
+def _input_url(raw: Any, base_dir: str) -> tuple[Secret | None, str | None]:
+    """An sql input's URL from input.url or input.url_file, or a problem; nothing when neither is usable."""
+    if not isinstance(raw, Mapping) or raw.get("format") != "sql":
+        return None, None
+    if isinstance(raw.get("url"), str):
+        return Secret(raw["url"].strip()), None
+    if not isinstance(raw.get("url_file"), str) or not raw["url_file"]:
+        return None, None
+    text, problem = _secret_file(base_dir, raw["url_file"], "input.url_file", "a database URL")
+    if text is None:
+        return None, problem
+    problem = url_problem(text)
+    return (None, f"input.url_file: the URL in the file {problem}") if problem else (Secret(text), None)
+
+
+def _input_settings(raw: Mapping[str, Any], properties: Mapping[str, Any], url: Secret | None) -> InputSettings:
     values = {**_defaults(properties), **raw}
     path = values.get("path")
     fmt = values.get("format") or infer_format(path) or "csv"
@@ -127,6 +146,9 @@ def _input_settings(raw: Mapping[str, Any], properties: Mapping[str, Any]) -> In
         delimiter=delimiter,
         encoding=values["encoding"],
         columns=MappingProxyType(dict(values.get("columns") or {})),
+        url=url,
+        query_timeout_seconds=int(values["query_timeout_seconds"]),
+        fetch_size=int(values["fetch_size"]),
     )
 
 
@@ -136,24 +158,32 @@ def _api_key(data: Mapping[str, Any], base_dir: str) -> tuple[Secret | None, str
         return (Secret(data["api_key"]), None) if isinstance(data["api_key"], str) else (None, None)
     if not isinstance(data.get("api_key_file"), str) or not data["api_key_file"]:
         return None, None
-    path = Path(base_dir, data["api_key_file"])
+    key, problem = _secret_file(base_dir, data["api_key_file"], "api_key_file", "an API key")
+    if key is None:
+        return None, problem
+    if not is_token(key):
+        return None, "api_key_file: the key in the file must not contain spaces or control characters"
+    return Secret(key), None
+
+
+def _secret_file(base_dir: str, name: str, key: str, holds: str) -> tuple[str | None, str | None]:
+    """The stripped text of a file holding a secret, or a problem that never quotes it."""
+    path = Path(base_dir, name)
     try:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_KEY_FILE_BYTES + 1)
     except FileNotFoundError:
-        return None, "api_key_file: the file does not exist"
+        return None, f"{key}: the file does not exist"
     except IsADirectoryError:
-        return None, "api_key_file: is a directory, not a file"
+        return None, f"{key}: is a directory, not a file"
     except OSError as exc:
-        return None, f"api_key_file: the file cannot be read ({exc.strerror})"
+        return None, f"{key}: the file cannot be read ({exc.strerror})"
     if len(raw) > MAX_KEY_FILE_BYTES:
-        return None, "api_key_file: the file is too large to hold an API key"
+        return None, f"{key}: the file is too large to hold {holds}"
     try:
-        key = raw.decode("utf-8").strip()
+        text = raw.decode("utf-8").strip()
     except UnicodeDecodeError:
-        return None, "api_key_file: the file is not UTF-8 text"
-    if not key:
-        return None, "api_key_file: the file is empty"
-    if not is_token(key):
-        return None, "api_key_file: the key in the file must not contain spaces or control characters"
-    return Secret(key), None
+        return None, f"{key}: the file is not UTF-8 text"
+    if not text:
+        return None, f"{key}: the file is empty"
+    return text, None

@@ -15,15 +15,19 @@ from typing import Any, Callable
 
 from connector.config.endpoint import SANDBOX, EndpointProblem, resolve_endpoint
 from connector.config.schema import load_schema
+from connector.config.sqlurl import backend_of, url_problem
+from connector.config.statement import read_only_problem
 from connector.modes import CARDS, cards_where
 
 Rule = Callable[[Mapping[str, Any]], list[str]]
 
 EXTENSIONS = {
     ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
-    ".json": "json", ".sqlite": "sqlite", ".sqlite3": "sqlite", ".db": "sqlite",
+    ".json": "json", ".sqlite": "sqlite", ".sqlite3": "sqlite", ".db": "sqlite", ".parquet": "parquet",
 }
 TEXT_FORMATS = ("csv", "tsv")
+QUERY_FORMATS = ("sqlite", "sql")
+SQL_ONLY = ("url", "url_file", "query_timeout_seconds")
 
 
 def infer_format(path: str | None) -> str | None:
@@ -126,7 +130,7 @@ def dedupe_rule(data: Mapping[str, Any]) -> list[str]:
 
 
 def input_rule(data: Mapping[str, Any]) -> list[str]:
-    """The input's keys fit its format; its encoding exists."""
+    """The input's keys fit its format; its encoding exists; an sql input's URL and query are sound."""
     raw = _input(data)
     path = raw.get("path") if isinstance(raw.get("path"), str) else None
     fmt = input_format(raw)
@@ -139,17 +143,43 @@ def input_rule(data: Mapping[str, Any]) -> list[str]:
             problems.append("input.encoding: is not an encoding Python knows")
     if fmt not in load_schema()["properties"]["input"]["properties"]["format"]["enum"]:  # the schema says so
         return problems
-    if fmt == "sqlite":
-        if "query" not in raw:
-            problems.append("input.query: is required when the input format is sqlite")
-        if path == "-":
-            problems.append("input.path: an sqlite input cannot be read from standard input")
-    elif "query" in raw:
-        problems.append(f"input.query: is only allowed when the input format is sqlite (the format is {fmt})")
+    if fmt in QUERY_FORMATS and "query" not in raw:
+        problems.append(f"input.query: is required when the input format is {fmt}")
+    if fmt not in QUERY_FORMATS and "query" in raw:
+        problems.append(f"input.query: is only allowed when the input format is sqlite or sql (the format is {fmt})")
+    if fmt in ("sqlite", "parquet") and path == "-":
+        problems.append(f"input.path: {'an' if fmt == 'sqlite' else 'a'} {fmt} input cannot be read from standard input")
+    if fmt == "sql":
+        problems += _sql_problems(raw)
+    else:
+        problems += [f"input.{key}: is only allowed when the input format is sql (the format is {fmt})"
+                     for key in SQL_ONLY if key in raw]
+    if "fetch_size" in raw and fmt not in ("sql", "parquet"):
+        problems.append(f"input.fetch_size: is only allowed for sql and parquet input (the format is {fmt})")
     if fmt not in TEXT_FORMATS:
         for key in ("columns", "delimiter"):
             if key in raw:
                 problems.append(f"input.{key}: is only allowed for csv and tsv input (the format is {fmt})")
+    return problems
+
+
+def _sql_problems(raw: Mapping[str, Any]) -> list[str]:
+    """An sql input: one of url and url_file, no path, a read-only query (checked before connecting)."""
+    problems: list[str] = []
+    if "url" in raw and "url_file" in raw:
+        problems.append("input.url_file: give url or url_file, not both")
+    elif "url" not in raw and "url_file" not in raw:
+        problems.append("input.url: is required when the input format is sql (or input.url_file)")
+    if "path" in raw:
+        problems.append("input.path: is not used by an sql input (the query runs against input.url)")
+    url = raw.get("url")
+    if isinstance(url, str) and url and (problem := url_problem(url)):
+        problems.append(f"input.url: {problem}")
+    query = raw.get("query")
+    if isinstance(query, str) and query:
+        problem = read_only_problem(query, backend_of(url) if isinstance(url, str) else None)
+        if problem is not None:
+            problems.append(f"input.query: {problem}")
     return problems
 
 

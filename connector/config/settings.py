@@ -24,7 +24,8 @@ class Secret:
 
 @dataclass(frozen=True)
 class InputSettings:
-    """Where rows come from: format (always set), path or "-" for stdin, sqlite query, text options."""
+    """Where rows come from: format (always set), path or "-" for stdin, sqlite/sql query, text options,
+    the sql input's URL and limits (the defaults below are the schema's, for specs built by hand)."""
 
     format: str
     path: str | None
@@ -32,6 +33,9 @@ class InputSettings:
     delimiter: str | None  # the effective delimiter for csv/tsv, None for other formats
     encoding: str
     columns: Mapping[str, str]  # column -> type; a read-only mapping
+    url: Secret | None = None  # sql: the SQLAlchemy URL (from input.url or input.url_file); holds the password
+    query_timeout_seconds: int = 1800  # sql: the engine's statement timeout; 0 leaves the engine's own
+    fetch_size: int = 10000  # sql: rows per fetch; parquet: rows per record batch
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
-"""Row readers: csv/tsv, jsonl/json and sqlite, each yielding (row_number, dict or InvalidRow)."""
+"""Row readers: csv/tsv, jsonl/json, sqlite, sql (SQLAlchemy) and parquet, each yielding (row_number, dict or InvalidRow)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any, BinaryIO, Callable, Protocol, runtime_checkable
 
@@ -12,7 +13,7 @@ from connector.sources.jsonrows import JsonArraySource, JsonLinesSource
 from connector.sources.partition import Partition
 from connector.sources.sqlite import SqliteSource
 
-__all__ = ["CellSource", "Partition", "Source", "open_source"]
+__all__ = ["CellSource", "Partition", "Source", "describe_input", "open_source"]
 
 
 class Source(Protocol):
@@ -69,4 +70,29 @@ def open_source(spec: InputSettings, stdin: BinaryIO | None = None, partition: P
         return JsonArraySource(spec.path, spec.encoding, stdin)
     if fmt == "sqlite":
         return SqliteSource(spec.path, spec.query)
+    if fmt == "sql":
+        from connector.sources.sql import SqlSource   # SQLAlchemy and a driver: only when asked for
+
+        return SqlSource(spec)
+    if fmt == "parquet":
+        from connector.sources.parquet import ParquetSource   # pyarrow: only when asked for
+
+        return ParquetSource(spec.path, spec.fetch_size)
     raise InputError(f"unknown input format: {fmt}")
+
+
+def describe_input(spec: InputSettings) -> dict[str, Any]:
+    """A safe description of the input, for reports and a resumed job's identity; it never holds a
+    secret and opens nothing but a Parquet folder's listing. sql: engine, driver, host, port,
+    database and query_sha256 (ConfigError when the URL or query is refused); parquet: the absolute
+    path and its part files; files: the absolute path, or "-" for standard input."""
+    if spec.format == "sql":
+        from connector.sources.sql import sql_target
+
+        return sql_target(spec).describe(spec.query)
+    if spec.format == "parquet":
+        from connector.sources.parquet import describe_parquet
+
+        return describe_parquet(spec.path)
+    path = spec.path if spec.path in (None, "-") else os.path.abspath(spec.path)
+    return {"format": spec.format, "path": path}

@@ -42,12 +42,33 @@ def config_fingerprint(settings: Settings) -> str:
 
 
 def input_identity(spec: InputSettings) -> InputIdentity | None:
-    """The full content hash of the input file (and of the query for sqlite); None for stdin."""
-    if spec.path is None or spec.path == "-":
+    """The full content hash of the input file (and of the query for sqlite), or of every part of a
+    Parquet folder; None for stdin and for an sql query (not resumable yet)."""
+    if spec.path is None or spec.path == "-" or spec.format == "sql":
         return None
     digest = hashlib.blake2b(digest_size=16)
+    folder = spec.format == "parquet" and os.path.isdir(spec.path)
+    if folder:
+        from connector.sources.parquet import part_files
+
+        paths = part_files(spec.path)
+    else:
+        paths = [spec.path]
+    size = 0
+    for path in paths:
+        if folder:
+            digest.update(b"\0part\0" + os.path.relpath(path, spec.path).encode("utf-8", "surrogateescape") + b"\0")
+        size += _hash_file(path, digest)
+    if spec.query is not None:
+        digest.update(b"\0query\0" + spec.query.encode("utf-8", "surrogatepass"))
+    parts = f"{len(paths)} files, " if folder else ""
+    return InputIdentity(digest.hexdigest(), f"{os.path.abspath(spec.path)}, {parts}{size} bytes")
+
+
+def _hash_file(path: str, digest: Any) -> int:
+    """Feed the file's bytes to digest; its size."""
     try:
-        with open(spec.path, "rb") as f:
+        with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             for _ in range(size // CHUNK + 2):      # bounded: the size read at the start, plus the tail
                 block = f.read(CHUNK)
@@ -55,10 +76,8 @@ def input_identity(spec: InputSettings) -> InputIdentity | None:
                     break
                 digest.update(block)
     except OSError as exc:
-        raise InputError(f"cannot read the input {spec.path}: {exc.strerror or exc}") from None
-    if spec.query is not None:
-        digest.update(b"\0query\0" + spec.query.encode("utf-8", "surrogatepass"))
-    return InputIdentity(digest.hexdigest(), f"{os.path.abspath(spec.path)}, {size} bytes")
+        raise InputError(f"cannot read the input {path}: {exc.strerror or exc}") from None
+    return size
 
 
 def _default(value: Any) -> Any:

@@ -62,7 +62,7 @@ def test_fixed_enums() -> None:
     assert props["null_values"]["enum"] == ["skip", "unset"]
     assert props["track_object_limit"]["enum"] == ["combined_75", "per_array_75", "combined_50"]
     assert props["event_delivery"]["enum"] == ["at_least_once", "at_most_once"]
-    assert props["input"]["properties"]["format"]["enum"] == ["csv", "tsv", "jsonl", "json", "sqlite"]
+    assert props["input"]["properties"]["format"]["enum"] == ["csv", "tsv", "jsonl", "json", "sqlite", "sql", "parquet"]
 
 
 def test_docs_cover_every_schema_key_and_nothing_else() -> None:

@@ -81,7 +81,7 @@ def test_every_problem_is_collected_with_its_path() -> None:
         "batch_size: must be at most 75",
         "skip_on_invalid_records: must be a boolean (true or false)",
         "config: unknown key 'surprise'",
-        "input.format: must be one of csv, tsv, jsonl, json, sqlite",
+        "input.format: must be one of csv, tsv, jsonl, json, sqlite, sql, parquet",
         "input: unknown key 'colour'",
         "input.columns.a: must be one of string, long, double, boolean, timestamp, json",
         "requests_per_second: must be greater than 0",
@@ -176,7 +176,7 @@ def test_sqlite_is_inferred_and_needs_a_query(path: str) -> None:
 
 def test_input_rules_per_format() -> None:
     assert problems_of(minimal(input={"path": "a.csv", "query": "SELECT 1"})) == (
-        "input.query: is only allowed when the input format is sqlite (the format is csv)",)
+        "input.query: is only allowed when the input format is sqlite or sql (the format is csv)",)
     assert set(problems_of(minimal(input={"path": "a.json", "columns": {"a": "long"}, "delimiter": ";"}))) == {
         "input.columns: is only allowed for csv and tsv input (the format is json)",
         "input.delimiter: is only allowed for csv and tsv input (the format is json)",
