@@ -42,18 +42,8 @@ class _PhasedHTTP(HTTPConnection):
         _PHASE.value = Phase.ANSWER
 
 
-class _PhasedHTTPS(HTTPSConnection):
-    """The same, over TLS."""
-
-    def connect(self) -> None:
-        _PHASE.value = Phase.CONNECT
-        super().connect()
-        _PHASE.value = Phase.SEND
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _PHASE.value = Phase.SEND
-        super().request(*args, **kwargs)
-        _PHASE.value = Phase.ANSWER
+class _PhasedHTTPS(_PhasedHTTP, HTTPSConnection):
+    """The same over TLS (the methods above run before HTTPSConnection's, by the MRO)."""
 
 
 def _proxy_url(scheme: str, host: str) -> str | None:
