@@ -62,6 +62,13 @@ def _describe(error: ValidationError) -> list[str]:
         return [f"{format_path([*path, 'track_record_type'])}: is only allowed when mode is user_track"]
     if kind == "additionalProperties":
         return [f"{where}: unknown key {_name(k)!r}" for k in _extra_keys(error)]
+    if kind in ("type", "anyOf", "oneOf") and isinstance(error.schema, Mapping) and "x-invalid" in error.schema:
+        # A value of the right type for one choice gets that choice's reason ("must be at least 1");
+        # any other gets the schema's own words for its choices.
+        near = [e for e in error.context or () if str(e.validator) not in ("type", "const", "enum")]
+        if near:
+            return _describe(near[0])
+        return [f"{where}: {error.schema['x-invalid']}"]
     return [f"{where}: {_reason(kind, value)}"]
 
 

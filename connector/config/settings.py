@@ -53,11 +53,12 @@ class Settings:
     null_values: str
     reject_file: str
     state_file: str | None
-    concurrency: int
+    concurrency: int | str  # requests in flight: an integer pins it, "auto" lets it follow rate x latency
     batch_size: int
     track_object_limit: str
     requests_per_second: float | None
     requests_per_hour: int | None
+    rate_limit_reserve: float
     maximum_retries: int
     initial_retry_interval_millis: int
     maximum_retry_interval_millis: int

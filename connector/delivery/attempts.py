@@ -14,6 +14,8 @@ from typing import Callable, Protocol
 from connector.braze.outcome import Kind, Outcome
 from connector.delivery.actions import ACTIONS, RESENDS, Action
 from connector.delivery.batching import MAX_BODY_BYTES, Batch, Encoder, array_body, sendable
+from connector.delivery.breaker import Breaker
+from connector.delivery.concurrency import ConcurrencyPolicy, Controller
 from connector.delivery.pacing import Pacer
 from connector.delivery.retry import RetriesExhausted, RetryPolicy, RetryState
 from connector.errors import AuthError, DeliveryError, JobError
@@ -23,6 +25,7 @@ log = logging.getLogger("braze_export")
 
 _AUTH_HINT = ("check the API key, that the endpoint is your instance's REST host, "
               "and that the key has the permission for {path}")
+CONGESTION = frozenset({Kind.RATE_LIMITED, Kind.RETRY, Kind.UNKNOWN_FATE})   # signals to slow down
 _LOST = ("the connection was lost after the request was sent, so Braze may or may not have it; not resent "
          "because event_delivery is at_most_once")
 
@@ -49,11 +52,11 @@ class Journal(Protocol):
 @dataclass(frozen=True)
 class DeliveryPolicy:
     path: str
-    concurrency: int
+    concurrency: ConcurrencyPolicy
     max_objects: int
     retry: RetryPolicy
     resend_unknown: bool = True     # a request of unknown fate is resent (replay-safe, or at_least_once)
-    lanes: int = 0                  # ordering lanes; 0: as many as `concurrency`
+    lanes: int = 0                  # ordering lanes; 0: as many as the most requests in flight
     queue_depth: int = 2            # batches waiting per lane, on average: bounds memory
     max_wait_s: float = 1.0         # a partial batch waits this long for more rows, if its lane is idle
     encode: Encoder = array_body
@@ -85,131 +88,184 @@ def _describe(outcome: Outcome) -> str:
     return f"HTTP {outcome.status}" if outcome.status else outcome.message
 
 
+class Sending:
+    """A batch on its way: its parts still to send (a split leaves halves), the current part's retries."""
+
+    __slots__ = ("batch", "work", "state", "attempts", "sent_at")
+
+    def __init__(self, batch: Batch) -> None:
+        self.batch = batch
+        self.work: collections.deque[Batch] = collections.deque([batch])
+        self.state: RetryState | None = None
+        self.attempts = 0
+        self.sent_at = 0.0
+
+    def next_part(self) -> None:
+        """The current part has left the work (settled or split): the next starts afresh."""
+        self.state, self.attempts, self.sent_at = None, 0, 0.0
+
+
 class Attempts:
-    """Delivers batches for every sender thread; each call to `deliver` owns its batch."""
+    """Advances batches for every sender thread; a sender owns a batch while it steps it."""
 
     def __init__(self, policy: DeliveryPolicy, pacer: Pacer, outcomes: Outcomes, tally: Tally, stop: Stop, *,
-                 journal: Journal | None = None, clock: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], float] = time.time) -> None:
+                 controller: Controller, breaker: Breaker, journal: Journal | None = None,
+                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time) -> None:
         self._policy, self._pacer, self._outcomes, self._tally = policy, pacer, outcomes, tally
         self._stop, self._journal, self._clock, self._wall = stop, journal, clock, wall
+        self._controller, self._breaker = controller, breaker
 
-    def deliver(self, batch: Batch, transport: Transport, rng: random.Random) -> None:
-        """Send the batch (in halves, if it must be split) until each row has its outcome."""
-        work = collections.deque([batch])
-        while work:
-            part = work.popleft()
+    def step(self, sending: Sending, transport: Transport, rng: random.Random) -> float | None:
+        """Send the batch's next part (again): None once every row is settled, else the seconds to
+        wait before the next attempt (the sender parks the batch meanwhile)."""
+        work = sending.work
+        while work:     # ends: each pass settles or splits a part (halves are smaller), or returns
+            part = work[0]
+            if self._stop.error is not None:
+                reason = self._stop.not_sent()
+                self._fail(part, reason, sending)
+                while work:
+                    rest = work.popleft()
+                    self._outcomes.settled(refused("failed", rest.entries, reason, rest))
+                return None
             try:
                 payload = part.body(self._policy.encode)
             except (ValueError, UnicodeEncodeError):
+                work.popleft()
                 self._set_aside_unsendable(part, work)
                 continue
             if len(payload) > MAX_BODY_BYTES and len(part.entries) > 1:
+                work.popleft()
                 work.extendleft(reversed(part.halves()))
                 continue
-            self._send(part, payload, work, transport, rng)
+            wait = self._attempt(part, payload, sending, transport, rng)
+            if wait is not None:
+                return wait
+        return None
 
-    def _send(self, batch: Batch, payload: bytes, work: collections.deque[Batch], transport: Transport,
-              rng: random.Random) -> None:
-        policy, pacer, stop = self._policy, self._pacer, self._stop
-        state = RetryState(policy.retry, self._clock())
-        attempts, sent_at = 0, 0.0
-        while True:     # ends: each pass sends once, and the retry state bounds the passes
-            if stop.error is not None:
-                return self._fail(batch, stop.not_sent(), attempts, sent_at)
-            if not pacer.acquire(state.give_up_at):
-                return self._give_up(batch, "the rate limit left no slot within the retry time", attempts, sent_at)
-            if attempts == 0:
-                if self._journal is not None:
-                    self._journal.sending(batch)
-                sent_at = self._wall()
-            outcome = transport.post(policy.path, payload)
-            attempts += 1
-            self._tally.request(unknown_fate=outcome.kind is Kind.UNKNOWN_FATE)
-            rate = outcome.rate
-            if rate.remaining == 0 and rate.reset_in:
-                pacer.pause(rate.reset_in)
-            action = ACTIONS[outcome.kind]
-            if action is Action.RETRY_IF_REPLAYABLE:
-                if not policy.resend_unknown:
-                    return self._settle(refused("failed", batch.entries, _LOST), batch, attempts, sent_at, lost=True)
-                action = Action.RETRY
-            if action not in RESENDS:
-                return self._answer(batch, outcome, action, work, attempts, sent_at)
-            try:
-                state, wait = state.increment(self._clock(), rate.retry_after, rng)
-            except RetriesExhausted as exhausted:
-                return self._give_up(batch, f"not delivered after {exhausted.retries} attempts; last: "
-                                            f"{_describe(outcome)}", attempts, sent_at)
-            if action is Action.WAIT_FOR_BUCKET:      # the whole bucket waits what Braze asked
-                pacer.pause(min(rate.retry_after, policy.retry.maximum_s) if rate.retry_after is not None else wait)
-            self._tally.retry()
-            log.warning("retry %d/%d of %s after %s; waiting %.2fs", state.retries,
-                        policy.retry.maximum_retries, batch.rows, _describe(outcome), wait)
-            if stop.wait(wait):
-                return self._fail(batch, stop.not_sent(), attempts, sent_at)
+    def _attempt(self, part: Batch, payload: bytes, sending: Sending, transport: Transport,
+                 rng: random.Random) -> float | None:
+        """One request of the current part: None when the part left the work (settled or split),
+        else the wait before it is sent again."""
+        policy, pacer = self._policy, self._pacer
+        if sending.state is None:
+            sending.state = RetryState(policy.retry, self._clock())
+        state = sending.state
+        if not pacer.acquire(state.give_up_at):
+            if self._stop.error is not None:
+                self._fail(part, self._stop.not_sent(), sending)
+                return None
+            self._give_up(part, sending, "the rate limit left no slot within the retry time")
+            return None
+        if sending.attempts == 0:
+            if self._journal is not None:
+                self._journal.sending(part)
+            sending.sent_at = self._wall()
+        started = self._clock()
+        outcome = transport.post(policy.path, payload)
+        sending.attempts += 1
+        self._tally.request(unknown_fate=outcome.kind is Kind.UNKNOWN_FATE)
+        self._controller.answered(self._clock() - started, outcome.kind in CONGESTION)
+        rate = outcome.rate
+        pacer.observe(rate.limit, rate.remaining, rate.reset_in)
+        action = ACTIONS[outcome.kind]
+        if action is Action.RETRY_IF_REPLAYABLE:
+            if not policy.resend_unknown:
+                self._settle(refused("failed", part.entries, _LOST), sending, lost=True)
+                self._failed(_LOST)
+                return None
+            action = Action.RETRY
+        if action not in RESENDS:
+            self._answer(part, outcome, action, sending)
+            return None
+        try:
+            sending.state, wait = state.increment(self._clock(), rate.retry_after, rng)
+        except RetriesExhausted as exhausted:
+            self._give_up(part, sending, f"not delivered after {exhausted.retries} attempts; last: "
+                                         f"{_describe(outcome)}")
+            return None
+        if action is Action.WAIT_FOR_BUCKET:      # the whole bucket waits what Braze asked
+            pacer.pause(min(rate.retry_after, policy.retry.maximum_s) if rate.retry_after is not None else wait)
+        self._tally.retry()
+        log.warning("retry %d/%d of %s after %s; waiting %.2fs", sending.state.retries,
+                    policy.retry.maximum_retries, part.rows, _describe(outcome), wait)
+        return wait
 
-    def _answer(self, batch: Batch, outcome: Outcome, action: Action, work: collections.deque[Batch],
-                attempts: int, sent_at: float) -> None:
-        """Settle the batch as a final answer's action says."""
+    def _answer(self, part: Batch, outcome: Outcome, action: Action, sending: Sending) -> None:
+        """Settle (or split) the current part as a final answer's action says."""
+        if action is Action.SPLIT and len(part.entries) > 1:
+            sending.work.popleft()
+            sending.work.extendleft(reversed(part.halves()))
+            if self._journal is not None:
+                self._journal.unsent(part)
+            sending.next_part()
+            return
         if action is Action.ACCEPT:
-            self._settle(Settlement(delivered=batch.entries), batch, attempts, sent_at)
+            self._settle(Settlement(delivered=part.entries), sending)
         elif action is Action.ACCEPT_OTHERS:
-            self._partial(batch, outcome, attempts, sent_at)
+            self._partial(part, outcome, sending)
         elif action is Action.REJECT:
             reason = f"Braze refused the request (HTTP {outcome.status}): {outcome.message}"
-            self._settle(refused("rejected", batch.entries, reason), batch, attempts, sent_at)
-        elif action is Action.SPLIT and len(batch.entries) > 1:
-            work.extendleft(reversed(batch.halves()))
-            if self._journal is not None:
-                self._journal.unsent(batch)
+            self._settle(refused("rejected", part.entries, reason), sending)
         elif action is Action.SPLIT:
-            reason = "Braze refused the object as too large (HTTP 413)"
-            self._settle(refused("rejected", batch.entries, reason), batch, attempts, sent_at)
+            self._settle(refused("rejected", part.entries, "Braze refused the object as too large (HTTP 413)"), sending)
         elif action is Action.ABORT_AUTH:
             hint = _AUTH_HINT.format(path=self._policy.path)
             self._stop.abort(AuthError(f"Braze refused the request (HTTP {outcome.status}): {hint}"))
-            self._fail(batch, f"HTTP {outcome.status} from Braze: {hint}", attempts, sent_at)
+            self._fail(part, f"HTTP {outcome.status} from Braze: {hint}", sending)
+            return
         else:
             self._stop.abort(DeliveryError(f"Braze answered HTTP {outcome.status} ({outcome.message}); "
                                            f"check the endpoint"))
-            self._fail(batch, f"HTTP {outcome.status} from Braze: {outcome.message}", attempts, sent_at)
+            self._fail(part, f"HTTP {outcome.status} from Braze: {outcome.message}", sending)
+            return
+        self._breaker.delivered()
 
-    def _partial(self, batch: Batch, outcome: Outcome, attempts: int, sent_at: float) -> None:
+    def _partial(self, part: Batch, outcome: Outcome, sending: Sending) -> None:
         named: dict[int, str] = {}
         for err in outcome.errors:
-            if err.index is not None and 0 <= err.index < len(batch.entries) and err.array in (None, batch.array):
+            if err.index is not None and 0 <= err.index < len(part.entries) and err.array in (None, part.array):
                 named.setdefault(err.index, err.reason)
             else:
-                log.warning("Braze reported an error not tied to an object of %s: %s", batch.rows, err.reason)
+                log.warning("Braze reported an error not tied to an object of %s: %s", part.rows, err.reason)
         default = None if outcome.others_accepted else outcome.message    # nothing was accepted
         delivered, rejections = [], []
-        for i, entry in enumerate(batch.entries):
+        for i, entry in enumerate(part.entries):
             reason = named.get(i, default)
             if reason:
                 rejections.append(Refusal("rejected", entry, f"rejected by Braze: {reason}", reason))
             else:
                 delivered.append(entry)
-        self._settle(Settlement(delivered, rejections), batch, attempts, sent_at)
+        self._settle(Settlement(delivered, rejections), sending)
 
-    def _set_aside_unsendable(self, batch: Batch, work: collections.deque[Batch]) -> None:
+    def _set_aside_unsendable(self, part: Batch, work: collections.deque[Batch]) -> None:
         """A last guard (the writers refuse such rows first): fail the objects that cannot be
         JSON, send the others."""
-        good = [e for e in batch.entries if sendable(e)]
-        bad = [e for e in batch.entries if not sendable(e)]
+        good = [e for e in part.entries if sendable(e)]
+        bad = [e for e in part.entries if not sendable(e)]
         self._outcomes.settled(refused("failed", bad, "cannot be sent as JSON (NaN, Infinity or text "
                                                       "that is not valid UTF-8)"))
         if good:
-            work.appendleft(Batch(batch.array, good, batch.opened, batch.lanes))
+            work.appendleft(Batch(part.array, good, part.opened, part.lanes))
 
-    def _settle(self, settlement: Settlement, batch: Batch, attempts: int, sent_at: float,
-                lost: bool = False) -> None:
-        self._outcomes.settled(Settlement(settlement.delivered, settlement.refused, batch, attempts,
+    def _settle(self, settlement: Settlement, sending: Sending, lost: bool = False) -> None:
+        """Tell the outcomes of the current part's rows; the part leaves the work."""
+        part = sending.work.popleft()
+        attempts, sent_at = sending.attempts, sending.sent_at
+        self._outcomes.settled(Settlement(settlement.delivered, settlement.refused, part, attempts,
                                           sent_at or None, self._wall() if attempts else None, lost))
+        sending.next_part()
 
-    def _fail(self, batch: Batch, reason: str, attempts: int, sent_at: float) -> None:
-        self._settle(refused("failed", batch.entries, reason), batch, attempts, sent_at)
+    def _fail(self, part: Batch, reason: str, sending: Sending) -> None:
+        self._settle(refused("failed", part.entries, reason), sending)
 
-    def _give_up(self, batch: Batch, reason: str, attempts: int, sent_at: float) -> None:
-        self._stop.abort(DeliveryError(f"{batch.rows}: {reason}"))
-        self._fail(batch, reason, attempts, sent_at)
+    def _give_up(self, part: Batch, sending: Sending, reason: str) -> None:
+        """The part's retries ran out: its rows fail, the job goes on unless failures are sustained."""
+        rows = part.rows
+        self._fail(part, reason, sending)
+        self._failed(f"{rows}: {reason}")
+
+    def _failed(self, reason: str) -> None:
+        error = self._breaker.failed(reason)
+        if error is not None:
+            self._stop.abort(error)

@@ -30,7 +30,7 @@ def array_body(array: str, bodies: list[Any]) -> bytes:
 class Batch:
     """The objects of one request, all of one array, and the lanes whose rows it holds."""
 
-    __slots__ = ("array", "entries", "opened", "lanes", "ready", "_payload")
+    __slots__ = ("array", "entries", "opened", "lanes", "ready", "sending", "_payload")
 
     def __init__(self, array: str, entries: list[Entry] | None = None, opened: float = 0.0,
                  lanes: tuple[int, ...] = ()) -> None:
@@ -39,6 +39,7 @@ class Batch:
         self.opened = opened            # when its first entry came (the batcher's clock)
         self.lanes = lanes              # connector/delivery/schedule.py
         self.ready = False
+        self.sending: Any = None        # its delivery state, once a sender took it (delivery/attempts.py)
         self._payload: bytes | None = None
 
     def body(self, encode: Encoder = array_body) -> bytes:

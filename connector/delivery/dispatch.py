@@ -1,19 +1,27 @@
 """Deliver objects to one Braze endpoint: rows in from the reading thread, sender threads out.
 
 Rows are routed to lanes by their user key (connector/delivery/schedule.py), so the rows of one
-user always travel in one lane, in input order; `concurrency` sender threads take whichever batch
-is ready, each over its own connection. Every row handed in ends in `outcomes` exactly once.
+user always travel in one lane, in input order. Sender threads, each with its own connection,
+take whichever batch is ready, as many at once as the concurrency controller allows
+(connector/delivery/concurrency.py); more senders are started as the limit grows. A batch that
+must wait before its next attempt is parked, not slept on: its sender takes other work, and its
+lane alone waits. Every row handed in ends in `outcomes` exactly once.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import random
 import threading
 import time
 import zlib
 from typing import Callable
 
-from connector.delivery.attempts import Attempts, DeliveryPolicy, Journal, Stop, Tally, Transport
+from connector.delivery.attempts import Attempts, DeliveryPolicy, Journal, Sending, Stop, Tally, Transport
+from connector.delivery.batching import Batch
+from connector.delivery.breaker import Breaker
+from connector.delivery.concurrency import Controller
 from connector.delivery.pacing import Pacer
 from connector.delivery.schedule import Lanes, Schedule
 from connector.errors import JobError
@@ -24,6 +32,7 @@ from connector.rows import Entry
 _crc32 = zlib.crc32
 ROOM_WAIT_S = 0.2       # the reading thread rechecks for an abort this often while it waits for room
 IDLE_WAIT_S = 1.0       # an idle sender rechecks this often, whatever it was told
+TICK_S = 0.25           # the flusher's beat: stale batches, parked batches, the controller
 
 
 class Delivery:
@@ -35,35 +44,46 @@ class Delivery:
         self._policy = policy
         self._outcomes = outcomes
         self._clock = clock
+        self._pacer = pacer
         self._stop = Stop()
-        lanes = policy.lanes or policy.concurrency
+        self.controller = Controller(policy.concurrency, pacer.rate, clock)
+        lanes = policy.lanes or policy.concurrency.most
         self._lanes = lanes
-        self._max_pending = lanes * (policy.queue_depth + 1) + policy.concurrency
+        self._max_pending = lanes * (policy.queue_depth + 1) + policy.concurrency.most
         self._open = Lanes(lanes, policy.max_objects, clock)
         self._batchers = self._open.batchers
         self._hand = threading.Lock()                    # the open batches: the reading thread, the flusher
         self._schedule = Schedule(lanes, policy.max_objects)
-        self._lock = threading.Lock()                    # the queues: taken once per batch (after _hand)
+        self._lock = threading.Lock()                    # queues, senders, parked batches (after _hand)
         self._work = threading.Condition(self._lock)     # senders wait here for a ready batch
         self._room = threading.Condition(self._lock)     # the reading thread waits here for room
+        self._beat = threading.Condition(self._lock)     # the flusher waits here for its next beat
         self._closing = False
-        self._flushed = threading.Event()
-        self._attempts = Attempts(policy, pacer, outcomes, tally, self._stop, journal=journal, clock=clock)
-        seeds = random.Random(seed)
-        self._threads = [
-            threading.Thread(target=self._sender, name=f"sender-{i}", daemon=True,
-                             args=(transports(), random.Random(seeds.random())))
-            for i in range(policy.concurrency)
-        ]
+        self._flushed = False
+        self._busy = 0                                   # senders in a request now
+        self.busy_most = 0                               # the most requests in flight at once
+        self._parked: list[tuple[float, int, Batch]] = []     # (due, order, batch) to send again
+        self._order = itertools.count()
+        self._attempts = Attempts(policy, pacer, outcomes, tally, self._stop, controller=self.controller,
+                                  breaker=Breaker(), journal=journal, clock=clock)
+        self._transports = transports
+        self._seeds = random.Random(seed)
+        self._threads: list[threading.Thread] = []
         self._flusher = threading.Thread(target=self._flush_idle, name="flusher", daemon=True)
-        for thread in (*self._threads, self._flusher):
-            thread.start()
+        with self._lock:
+            for _ in range(policy.concurrency.start):
+                self._spawn()
+        self._flusher.start()
 
     # -- the reading side -----------------------------------------------------------------
     @property
     def error(self) -> JobError | None:
         """The error that aborted the job, if one did."""
         return self._stop.error
+
+    @property
+    def in_flight(self) -> int:
+        return self._busy
 
     def submit(self, key: UserKey, array: str, entry: Entry) -> None:
         """Queue one object. After an abort it is counted as failed at once (check `error`)."""
@@ -77,7 +97,7 @@ class Delivery:
                 return
             with self._lock:        # closed under _hand: the flusher cannot queue a later batch of its lane first
                 if self._schedule.close(batch):
-                    self._work.notify()
+                    self._wake(1)
         with self._lock:
             while self._schedule.pending >= self._max_pending and self._stop.error is None:
                 self._room.wait(ROOM_WAIT_S)
@@ -85,54 +105,114 @@ class Delivery:
     def abort(self, error: JobError) -> None:
         """Stop: nothing more is sent; what is still waiting is counted as failed."""
         self._stop.abort(error)
+        self._pacer.stop()
         with self._lock:
+            for _, _, batch in self._parked:      # parked batches are failed by a sender now
+                self._schedule.resume(batch)
+            self._parked.clear()
             self._work.notify_all()
             self._room.notify_all()
+            self._beat.notify()
 
     def finish(self) -> None:
         """Send what is left (unless aborted), wait for every sender, close the connections."""
-        self._flushed.set()
-        self._flusher.join()
         with self._hand, self._lock:
             self._closing = True
-            self._schedule.merge(self._open.flush())
+            self._wake(self._schedule.merge(self._open.flush()))
             self._work.notify_all()
-        for thread in self._threads:
-            thread.join()
-
-    def _flush_idle(self) -> None:
-        """Slow input (a pipe, a trickling query): partial batches of idle lanes go out, merged,
-        once they have waited `max_wait_s`, rather than at the end of the input."""
-        wait = self._policy.max_wait_s
-        while not self._flushed.wait(min(0.25, wait)):     # ends: finish() sets _flushed
-            with self._hand, self._lock:
-                woken = self._schedule.merge(self._open.stale(self._clock() - wait, self._schedule.idle))
-                if woken:
-                    self._work.notify(woken)
+        while True:     # ends: senders leave once closing and nothing is left; new ones may start meanwhile
+            with self._lock:
+                threads = list(self._threads)
+            for thread in threads:
+                thread.join()
+            with self._lock:
+                if len(self._threads) == len(threads):
+                    self._flushed = True
+                    self._beat.notify()
+                    break
+        self._flusher.join()
 
     # -- the senders ----------------------------------------------------------------------
+    def _spawn(self) -> None:
+        """Start one more sender (the lock is held)."""
+        thread = threading.Thread(target=self._sender, name=f"sender-{len(self._threads)}", daemon=True,
+                                  args=(self._transports(), random.Random(self._seeds.random())))
+        self._threads.append(thread)
+        thread.start()
+
+    def _wake(self, ready: int) -> None:
+        """`ready` batches became ready (the lock is held): tell senders, start more if allowed."""
+        if ready:
+            idle = len(self._threads) - self._busy
+            limit = min(self.controller.limit, self._policy.concurrency.most)
+            while idle < ready and len(self._threads) < limit and not self._stop.error:
+                self._spawn()
+                idle += 1
+            self._work.notify(ready)
+
+    def _take(self) -> Sending | None:
+        """The next batch to step, when a slot is free (the lock is held); None: wait."""
+        if self._busy >= self.controller.limit:
+            if self._schedule.has_ready():
+                self.controller.waited()
+            return None
+        batch = self._schedule.take()
+        if batch is None:
+            return None
+        self._busy += 1
+        self.busy_most = max(self.busy_most, self._busy)
+        if batch.sending is None:
+            batch.sending = Sending(batch)
+        return batch.sending
+
     def _sender(self, transport: Transport, rng: random.Random) -> None:
         schedule = self._schedule
         try:
             while True:     # ends: once closing and nothing is left to send
                 with self._lock:
-                    batch = schedule.take()
-                    while batch is None:
+                    sending = self._take()
+                    while sending is None:
                         if self._closing and schedule.empty():
                             self._work.notify_all()
+                            self._beat.notify()
                             return
                         self._work.wait(IDLE_WAIT_S)
-                        batch = schedule.take()
+                        sending = self._take()
+                wait: float | None = None
                 try:
-                    if self._stop.error is not None:
-                        self._outcomes.settled(refused("failed", batch.entries, self._stop.not_sent(), batch))
-                    else:
-                        self._attempts.deliver(batch, transport, rng)
+                    wait = self._attempts.step(sending, transport, rng)
                 finally:
                     with self._lock:
-                        woken = schedule.done(batch)
-                        if woken:
-                            self._work.notify(woken)
-                        self._room.notify()
+                        self._busy -= 1
+                        if wait is not None and self._stop.error is None:
+                            heapq.heappush(self._parked, (self._clock() + wait, next(self._order), sending.batch))
+                            self._beat.notify()
+                        elif wait is not None:
+                            self._wake(self._schedule.resume(sending.batch))
+                        else:
+                            self._wake(schedule.done(sending.batch))
+                            self._room.notify()
+                        self._work.notify()
         finally:
             transport.close()
+
+    def _flush_idle(self) -> None:
+        """The beat: partial batches of idle lanes go out, merged, once they have waited
+        `max_wait_s` (a slow input still flows); parked batches come back when due; the
+        controller reconsiders its limit even when no answer comes."""
+        wait = self._policy.max_wait_s
+        while True:     # ends: finish() sets _flushed
+            with self._lock:
+                if self._flushed:
+                    return
+                now = self._clock()
+                due = self._parked[0][0] if self._parked else now + TICK_S
+                self._beat.wait(max(0.0, min(TICK_S, due - now)))
+                if self._flushed:
+                    return
+                now = self._clock()
+                while self._parked and self._parked[0][0] <= now:
+                    self._wake(self._schedule.resume(heapq.heappop(self._parked)[2]))
+            self.controller.tick()
+            with self._hand, self._lock:
+                self._wake(self._schedule.merge(self._open.stale(self._clock() - wait, self._schedule.idle)))

@@ -12,6 +12,7 @@ from typing import Callable
 class PacingPolicy:
     per_second: float
     per_hour: int | None = None
+    reserve: float = 0.0    # share of Braze's limit left to other integrations (rate_limit_reserve)
 
     @property
     def burst(self) -> float:
@@ -37,32 +38,56 @@ class _Bucket:
         return (1 - self.tokens) / self.rate
 
 
+FLOOR = 0.02    # the slowest the job goes when Braze says its limit is nearly used up: 2% of the budget
+
+
 class Pacer:
-    """Blocks each request until its bucket allows it. Shared by all lanes; thread-safe.
+    """Blocks each request until its bucket allows it. Shared by all senders; thread-safe.
 
     Also obeys the server: a 429's retry-after, or a remaining count of 0 with a reset time,
-    pauses every lane of that bucket until then.
+    pauses every sender of the bucket until then; and when Braze's headers say that what is left
+    of its limit, above the reserve kept for other integrations, runs out before the reset at
+    this pace, the pace drops to what is left until the reset (so jobs sharing a workspace
+    converge on a fair share under its limit).
     """
 
     def __init__(self, policy: PacingPolicy, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] | None = None) -> None:
         self._clock = clock
-        self._sleep = sleep
+        self._stopped = threading.Event()
+        self._sleep = sleep if sleep is not None else self._stopped.wait
         self._lock = threading.Lock()
+        self._base = policy.per_second
+        self._reserve = policy.reserve
         now = clock()
         self._second = _Bucket(policy.per_second, policy.burst, now)
         self._hour = None
         if policy.per_hour:
-            # Refill at 59/60 of the hourly rate with a minute's burst: any hour holds at most
-            # per_hour requests.
-            self._hour = _Bucket(policy.per_hour * 59 / 60 / 3600, policy.per_hour / 60, now)
+            # Spread evenly: a few seconds' burst at most, and a refill that keeps any hour
+            # (Braze's hourly windows start at the top of the hour) within per_hour requests.
+            burst = max(1.0, policy.per_hour / 3600 * 5)
+            self._hour = _Bucket((policy.per_hour - burst) / 3600, burst, now)
         self._paused_until = 0.0
+        self._capped_until = 0.0
+
+    def rate(self) -> float:
+        """The requests per second allowed now."""
+        with self._lock:
+            return self._current(self._clock())
+
+    def _current(self, now: float) -> float:
+        if self._capped_until and now >= self._capped_until:
+            self._second.rate, self._capped_until = self._base, 0.0
+        rate = self._second.rate
+        return min(rate, self._hour.rate) if self._hour is not None else rate
 
     def acquire(self, give_up_at: float | None = None) -> bool:
-        """Wait for a slot. False if it would come after `give_up_at` (a clock value)."""
-        while True:     # ends: each pass takes a token or sleeps until one is due
+        """Wait for a slot. False if it would come after `give_up_at` (a clock value), or if the
+        pacer was stopped."""
+        while not self._stopped.is_set():     # ends: each pass takes a token or sleeps until one is due
             with self._lock:
                 now = self._clock()
+                self._current(now)
                 wait = self._paused_until - now
                 if wait <= 0:
                     wait = self._second.wait_for_token(now)
@@ -75,8 +100,31 @@ class Pacer:
             if give_up_at is not None and now + wait > give_up_at:
                 return False
             self._sleep(wait)
+        return False
 
     def pause(self, seconds: float) -> None:
-        """The server asked for a pause: hold every lane of this bucket for `seconds`."""
+        """The server asked for a pause: hold every sender of this bucket for `seconds`."""
         with self._lock:
             self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    def observe(self, limit: int | None, remaining: int | None, reset_in: float | None) -> None:
+        """Braze's X-RateLimit-* on an answer: pause when nothing is left; slow down to what is left
+        above the reserve when that runs out before the reset; else the budget's pace."""
+        if remaining is None or not reset_in or reset_in <= 0:
+            return
+        with self._lock:
+            now = self._clock()
+            if remaining == 0:
+                self._paused_until = max(self._paused_until, now + reset_in)
+                return
+            spare = remaining - self._reserve * (limit or 0)
+            rate = spare / reset_in
+            if rate < self._base:
+                self._second.rate = max(rate, self._base * FLOOR)
+                self._capped_until = now + reset_in
+            else:
+                self._second.rate, self._capped_until = self._base, 0.0
+
+    def stop(self) -> None:
+        """The job stops: waiting senders give up their wait at once."""
+        self._stopped.set()

@@ -71,6 +71,14 @@ class Schedule:
         """The next batch to send, if one is ready."""
         return self._ready.popleft() if self._ready else None
 
+    def has_ready(self) -> bool:
+        return bool(self._ready)
+
+    def resume(self, batch: Batch) -> int:
+        """A batch taken earlier (and parked) is to be sent again first; it still heads its lanes."""
+        self._ready.appendleft(batch)
+        return 1
+
     def done(self, batch: Batch) -> int:
         """The batch is settled: its lanes move on. The number of batches that became ready."""
         self.pending -= 1

@@ -9,6 +9,7 @@ from typing import Collection, Sequence
 
 from connector.config import Settings
 from connector.delivery import DeliveryPolicy
+from connector.delivery.concurrency import ConcurrencyPolicy
 from connector.delivery.pacing import PacingPolicy
 from connector.delivery.retry import RetryPolicy
 from connector.errors import HeaderError
@@ -48,7 +49,7 @@ def writer_columns(settings: Settings, columns: Sequence[str] | None) -> Sequenc
 def delivery_policy(settings: Settings, card: ModeCard) -> DeliveryPolicy:
     return DeliveryPolicy(
         path=card.path,
-        concurrency=settings.concurrency,
+        concurrency=ConcurrencyPolicy(pinned=settings.concurrency if isinstance(settings.concurrency, int) else None),
         max_objects=min(card.objects_per_request(settings.track_object_limit), settings.batch_size),
         retry=RetryPolicy(
             maximum_retries=settings.maximum_retries,
@@ -62,7 +63,7 @@ def delivery_policy(settings: Settings, card: ModeCard) -> DeliveryPolicy:
 
 def pacing_policy(settings: Settings, card: ModeCard) -> PacingPolicy:
     return PacingPolicy(per_second=settings.requests_per_second or card.default_rate,
-                        per_hour=settings.requests_per_hour)
+                        per_hour=settings.requests_per_hour, reserve=settings.rate_limit_reserve)
 
 
 def prepare(settings: Settings, columns: Sequence[str] | None, *, known_notes: Collection[str] = ()) -> Plan:

@@ -45,7 +45,7 @@ def worker_settings(settings: Settings, base_url: str, key: str, card: ModeCard)
         settings, endpoint=base_url, api_key=Secret(key), workers=1,
         requests_per_second=(settings.requests_per_second or card.default_rate) / n,
         requests_per_hour=None if per_hour is None else max(1, per_hour // n),
-        concurrency=max(1, settings.concurrency // n),
+        concurrency=settings.concurrency if settings.concurrency == "auto" else max(1, int(settings.concurrency) // n),
         input=replace(settings.input, columns=dict(settings.input.columns)),
     )
 

@@ -25,7 +25,7 @@ def test_minimal_config_gets_every_default_from_the_schema() -> None:
 
 def test_defaults_match_the_documented_values() -> None:
     settings = parse(minimal())
-    assert (settings.concurrency, settings.batch_size, settings.maximum_retries) == (8, 75, 6)
+    assert (settings.concurrency, settings.batch_size, settings.maximum_retries) == ("auto", 75, 6)
     assert (settings.initial_retry_interval_millis, settings.maximum_retry_interval_millis) == (1000, 32000)
     assert (settings.timeout_millis, settings.maximum_retry_duration_millis) == (60000, 600000)
     assert settings.reject_file == "rejected.jsonl" and settings.sandbox_db == "braze-sandbox.sqlite"
@@ -99,9 +99,9 @@ def test_missing_required_keys() -> None:
 @pytest.mark.parametrize("key, value, reason", [
     ("skip_on_invalid_records", "false", "must be a boolean (true or false)"),
     ("delta", 0, "must be a boolean (true or false)"),
-    ("concurrency", "8", "must be an integer"),
-    ("concurrency", 2.5, "must be an integer"),
-    ("concurrency", True, "must be an integer"),
+    ("concurrency", "8", "must be auto or an integer from 1 to 256"),
+    ("concurrency", 2.5, "must be auto or an integer from 1 to 256"),
+    ("concurrency", True, "must be auto or an integer from 1 to 256"),
     ("requests_per_second", "10", "must be a number"),
     ("pre_formatted_fields", {"a": 1}, "must be a list or a string"),
     ("input", "data.csv", "must be a mapping"),

@@ -1,0 +1,132 @@
+"""How many requests may be in flight: pinned by an integer, or `auto` — following rate × latency.
+
+With `concurrency: auto` the limit is what the rate budget and the measured latency need
+(Little's law: in flight = rate × latency), reconsidered every `interval_s`:
+
+- it grows (at most doubling per interval) while requests wait for a free slot, the pace is
+  below the budget and the latency holds (under `RISING` × the least latency seen);
+- it is cut by `CUT` at once on a 429, a 5xx or a lost connection (once per interval), and may
+  not grow again for `COOL_OFF_S`;
+- it shrinks when the latency rises past `QUEUEING` × the least latency seen (Braze queues what
+  we send: more in flight would only wait longer), or when it is well above what is needed.
+
+An integer pins the limit; the controller then only measures. `tests/delivery/test_concurrency.py`
+drives these rules with an injected clock.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable
+
+CUT = 0.7           # the limit after a congestion signal, as a share of the limit before
+COOL_OFF_S = 2.0    # no growth for this long after a cut
+RISING = 1.5        # latency over this multiple of the least seen: do not grow
+QUEUEING = 3.0      # latency over this multiple of the least seen: shrink
+HEADROOM = 1.25     # in flight = rate x latency x this, plus one
+SAMPLES = 64        # latencies the median is taken over
+
+
+@dataclass(frozen=True)
+class ConcurrencyPolicy:
+    pinned: int | None = None   # an integer from the config; None for auto
+    initial: int = 8
+    maximum: int = 512
+    interval_s: float = 0.5
+
+    @property
+    def start(self) -> int:
+        return self.pinned if self.pinned is not None else min(self.initial, self.maximum)
+
+    @property
+    def most(self) -> int:
+        """The most requests that may ever be in flight: the pinned number, or the auto bound."""
+        return self.pinned if self.pinned is not None else self.maximum
+
+
+class Controller:
+    """The limit on requests in flight, and what was measured; thread-safe."""
+
+    def __init__(self, policy: ConcurrencyPolicy, budget: Callable[[], float],
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._policy = policy
+        self._budget = budget           # requests per second the pacer allows now
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._limit = policy.start
+        self._latencies: deque[float] = deque(maxlen=SAMPLES)
+        self._least = math.inf
+        self._next = clock() + policy.interval_s
+        self._cool_until = 0.0
+        self._congested = False
+        self._starved = False           # a request waited for a slot in this interval
+        self._answers = 0               # answers in this interval
+        self._interval_start = clock()
+
+    @property
+    def limit(self) -> int:
+        return self._limit
+
+    def latency(self) -> float | None:
+        """The median latency of the latest answers, in seconds."""
+        with self._lock:
+            return statistics.median(self._latencies) if self._latencies else None
+
+    def waited(self) -> None:
+        """A request had to wait for a slot: more in flight might have helped."""
+        self._starved = True
+
+    def answered(self, latency_s: float, congested: bool) -> None:
+        """One answer came back after `latency_s`; `congested`: a 429, a 5xx or a lost connection."""
+        with self._lock:
+            self._answers += 1
+            if congested:
+                self._congested = True
+            else:
+                self._latencies.append(latency_s)
+            now = self._clock()
+            if now >= self._next:
+                self._reconsider(now)
+
+    def tick(self) -> None:
+        """Reconsider the limit if an interval has passed (called when no answer comes)."""
+        with self._lock:
+            now = self._clock()
+            if now >= self._next:
+                self._reconsider(now)
+
+    def _reconsider(self, now: float) -> None:
+        policy = self._policy
+        elapsed = max(now - self._interval_start, 1e-9)
+        pace = self._answers / elapsed
+        latency = statistics.median(self._latencies) if self._latencies else None
+        if latency is not None:
+            self._least = min(self._least, latency)
+        if policy.pinned is None:
+            self._limit = self._next_limit(now, pace, latency)
+        self._next = now + policy.interval_s
+        self._interval_start = now
+        self._answers = 0
+        self._congested = self._starved = False
+
+    def _next_limit(self, now: float, pace: float, latency: float | None) -> int:
+        limit, most = self._limit, self._policy.maximum
+        if self._congested:
+            self._cool_until = now + COOL_OFF_S
+            return max(1, math.floor(limit * CUT))
+        if latency is None or now < self._cool_until:
+            return limit
+        budget = self._budget()
+        need = min(most, math.ceil(budget * latency * HEADROOM) + 1)
+        if latency > QUEUEING * self._least:
+            return max(1, math.floor(limit * 0.8))
+        if self._starved and pace < 0.95 * budget and latency <= RISING * self._least:
+            return min(most, max(limit + 1, min(need, limit * 2)))
+        if limit > 1.5 * need:
+            return max(need, math.floor(limit * 0.9))
+        return limit

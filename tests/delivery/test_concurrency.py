@@ -1,0 +1,81 @@
+"""The concurrency controller's rules, driven by an injected clock: it grows to rate x latency while
+requests wait below the budget, is cut on 429 / 5xx, shrinks when Braze queues, and an integer pins it."""
+
+from __future__ import annotations
+
+from connector.delivery.concurrency import COOL_OFF_S, ConcurrencyPolicy, Controller
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def run(controller: Controller, clock: Clock, seconds: float, latency: float, *, congested: bool = False,
+        starved: bool = True, rate: float | None = None) -> None:
+    """Answers at `rate` per second (the limit / latency, Little's law, when not given)."""
+    end = clock.now + seconds
+    while clock.now < end:
+        per_second = rate if rate is not None else controller.limit / latency
+        clock.now += 1 / per_second
+        if starved:
+            controller.waited()
+        controller.answered(latency, congested)
+
+
+def test_auto_grows_to_what_the_budget_and_the_latency_need():
+    clock = Clock()
+    controller = Controller(ConcurrencyPolicy(), budget=lambda: 1000.0, clock=clock)
+    assert controller.limit == 8
+    run(controller, clock, 5.0, latency=0.1)
+    assert 100 <= controller.limit <= 160        # 1,000/s x 0.1 s = 100 in flight, with headroom
+    grown = controller.limit
+    run(controller, clock, 5.0, latency=0.1, rate=1000.0)   # the pace is at the budget: no more growth
+    assert controller.limit <= grown
+
+
+def test_it_never_grows_past_its_bound_or_without_waiting_requests():
+    clock = Clock()
+    controller = Controller(ConcurrencyPolicy(maximum=64), budget=lambda: 1000.0, clock=clock)
+    run(controller, clock, 10.0, latency=0.3)
+    assert controller.limit == 64
+    idle = Controller(ConcurrencyPolicy(), budget=lambda: 1000.0, clock=clock)
+    run(idle, clock, 5.0, latency=0.1, starved=False)       # the reader is the bottleneck
+    assert idle.limit == 8
+
+
+def test_a_429_or_5xx_cuts_it_and_it_waits_before_growing_again():
+    clock = Clock()
+    controller = Controller(ConcurrencyPolicy(), budget=lambda: 1000.0, clock=clock)
+    run(controller, clock, 5.0, latency=0.1)
+    before = controller.limit
+    run(controller, clock, 0.6, latency=0.1, congested=True)
+    run(controller, clock, 0.5, latency=0.1)                 # the interval the last 429s fell in
+    cut = controller.limit
+    assert cut <= before * 0.7 + 1
+    run(controller, clock, COOL_OFF_S - 1.2, latency=0.1)
+    assert controller.limit == cut                           # cooling off
+    run(controller, clock, 5.0, latency=0.1)
+    assert controller.limit > cut                            # and it grows back
+
+
+def test_rising_latency_shrinks_it():
+    clock = Clock()
+    controller = Controller(ConcurrencyPolicy(), budget=lambda: 1000.0, clock=clock)
+    run(controller, clock, 5.0, latency=0.05)
+    before = controller.limit
+    run(controller, clock, 3.0, latency=0.5)                 # ten times slower: Braze is queueing
+    assert controller.limit < before * 0.6
+
+
+def test_an_integer_pins_it_whatever_happens():
+    clock = Clock()
+    controller = Controller(ConcurrencyPolicy(pinned=16), budget=lambda: 1000.0, clock=clock)
+    run(controller, clock, 5.0, latency=0.1)
+    run(controller, clock, 2.0, latency=0.1, congested=True)
+    run(controller, clock, 2.0, latency=1.0)
+    assert controller.limit == 16
+    assert controller.latency() is not None
