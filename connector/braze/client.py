@@ -11,6 +11,7 @@ modes, rows or the product: the caller gives it the URL, the key and the User-Ag
 from __future__ import annotations
 
 import http.client
+import math
 import ssl
 import threading
 import time
@@ -21,23 +22,28 @@ from typing import Any, Callable
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
+from connector.braze.deadlines import WATCHDOG, Armed, Watchdog
 from connector.braze.outcome import Outcome, Phase, classify_failure, classify_response
 
+CONNECT_TIMEOUT_S = 10.0        # a connection not made by then will not be (nor can a stop cut it sooner)
 MAX_ANSWER_BYTES = 16 << 20     # Braze's answers are small; a larger body is not a Braze answer
 READ_SIZE = 1 << 16
 _PHASE = threading.local()       # how far the current thread's request got
 
 
 class _PhasedHTTP(HTTPConnection):
-    """An urllib3 connection that records, for its thread, how far a request got."""
+    """An urllib3 connection that records, for its thread, how far a request got, and hands itself
+    to the request's watch (braze/deadlines.py) so that an overdue request can be cut."""
 
     def connect(self) -> None:
         _PHASE.value = Phase.CONNECT
+        _PHASE.armed.conn = self
         super().connect()
         _PHASE.value = Phase.SEND
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         _PHASE.value = Phase.SEND
+        _PHASE.armed.conn = self
         super().request(*args, **kwargs)
         _PHASE.value = Phase.ANSWER
 
@@ -61,7 +67,7 @@ def _pool(base_url: str, timeout_s: float) -> urllib3.HTTPConnectionPool:
     https = parts.scheme == "https"
     host = parts.hostname or ""
     port = parts.port or (443 if https else 80)
-    timeout = urllib3.Timeout(connect=timeout_s, read=timeout_s)
+    timeout = urllib3.Timeout(connect=min(timeout_s, CONNECT_TIMEOUT_S), read=timeout_s)
     options: dict[str, Any] = {"maxsize": 1, "block": False, "timeout": timeout, "retries": False}
     if https:
         options["ssl_context"] = ssl.create_default_context()
@@ -113,9 +119,13 @@ class BrazeClient:
     """One kept-alive connection to one Braze REST host; use one client per thread."""
 
     def __init__(self, base_url: str, api_key: str, timeout_s: float, *, user_agent: str = "braze-export",
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, watchdog: Watchdog = WATCHDOG) -> None:
         self._pool = _pool(base_url, timeout_s)
         self._clock = clock
+        self._timeout_s = timeout_s
+        self._watchdog = watchdog
+        self._cutoff = math.inf         # no request of this client may run past this (monotonic) time
+        self._armed: Armed | None = None     # the request in progress
         self._headers = {
             "Authorization": f"Bearer {api_key}",
             "Content-Type": "application/json",
@@ -126,9 +136,18 @@ class BrazeClient:
     def __repr__(self) -> str:
         return f"BrazeClient({self._pool.host!r}, port={self._pool.port})"   # never the key
 
+    def expire(self, at: float) -> None:
+        """No request may run past `at` (a time.monotonic value): the job is stopping."""
+        self._cutoff = min(self._cutoff, at)
+        armed = self._armed
+        if armed is not None:
+            armed.deadline = min(armed.deadline, at)
+
     def post(self, path: str, body: bytes) -> Outcome:
-        """POST one body; the outcome of the answer, or of how far the request got."""
+        """POST one body within the timeout (connect to last byte); the outcome of the answer, or of
+        how far the request got."""
         _PHASE.value = Phase.CONNECT
+        armed = _PHASE.armed = self._armed = self._watchdog.arm(min(time.monotonic() + self._timeout_s, self._cutoff))
         try:
             # Nothing to decode: the request asks for `Accept-Encoding: identity`.
             response = self._pool.urlopen("POST", path, body=body, headers=self._headers, retries=False,
@@ -139,7 +158,13 @@ class BrazeClient:
             finally:
                 response.release_conn()
         except (OSError, urllib3.exceptions.HTTPError, http.client.HTTPException) as exc:
-            return classify_failure(getattr(_PHASE, "value", Phase.CONNECT), _cause(exc))
+            cause = TimeoutError() if armed.expired else _cause(exc)
+            return classify_failure(getattr(_PHASE, "value", Phase.CONNECT), cause)
+        finally:
+            self._watchdog.disarm(armed)
+            self._armed = None
+        if armed.expired:       # cut as the answer ended: whether it came whole is not known
+            return classify_failure(Phase.ANSWER, TimeoutError())
         return classify_response(response.status, response.headers, data.decode("utf-8", "replace"), self._clock())
 
     def close(self) -> None:

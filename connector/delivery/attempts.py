@@ -25,6 +25,8 @@ log = logging.getLogger("braze_export")
 
 _AUTH_HINT = ("check the API key, that the endpoint is your instance's REST host, "
               "and that the key has the permission for {path}")
+_IN_FLIGHT = ("sent, but its answer did not come before the job stopped, so Braze may or may not have it; "
+              "a run on the same input with a state_file treats it as of unknown fate")
 CONGESTION = frozenset({Kind.RATE_LIMITED, Kind.RETRY, Kind.UNKNOWN_FATE})   # signals to slow down
 _LOST = ("the connection was lost after the request was sent, so Braze may or may not have it; not resent "
          "because event_delivery is at_most_once")
@@ -32,6 +34,7 @@ _LOST = ("the connection was lost after the request was sent, so Braze may or ma
 
 class Transport(Protocol):
     def post(self, path: str, body: bytes) -> Outcome: ...
+    def expire(self, at: float) -> None: ...     # no request may run past `at` (time.monotonic)
     def close(self) -> None: ...
 
 
@@ -59,6 +62,7 @@ class DeliveryPolicy:
     lanes: int = 0                  # ordering lanes; 0: as many as the most requests in flight
     queue_depth: int = 2            # batches waiting per lane, on average: bounds memory
     max_wait_s: float = 1.0         # a partial batch waits this long for more rows, if its lane is idle
+    stop_grace_s: float = 5.0       # after a stop, requests in flight get this long to end, then are cut
     encode: Encoder = array_body
 
 
@@ -91,7 +95,7 @@ def _describe(outcome: Outcome) -> str:
 class Sending:
     """A batch on its way: its parts still to send (a split leaves halves), the current part's retries."""
 
-    __slots__ = ("batch", "work", "state", "attempts", "sent_at")
+    __slots__ = ("batch", "work", "state", "attempts", "sent_at", "unknown")
 
     def __init__(self, batch: Batch) -> None:
         self.batch = batch
@@ -99,10 +103,11 @@ class Sending:
         self.state: RetryState | None = None
         self.attempts = 0
         self.sent_at = 0.0
+        self.unknown = False    # an attempt of the current part had an unknown fate: Braze may have it
 
     def next_part(self) -> None:
         """The current part has left the work (settled or split): the next starts afresh."""
-        self.state, self.attempts, self.sent_at = None, 0, 0.0
+        self.state, self.attempts, self.sent_at, self.unknown = None, 0, 0.0, False
 
 
 class Attempts:
@@ -123,7 +128,8 @@ class Attempts:
             part = work[0]
             if self._stop.error is not None:
                 reason = self._stop.not_sent()
-                self._fail(part, reason, sending)
+                first = f"{_IN_FLIGHT} ({self._stop.error})" if sending.unknown else reason
+                self._settle(refused("failed", part.entries, first), sending, unknown=sending.unknown)
                 while work:
                     rest = work.popleft()
                     self._outcomes.settled(refused("failed", rest.entries, reason, rest))
@@ -165,13 +171,14 @@ class Attempts:
         outcome = transport.post(policy.path, payload)
         sending.attempts += 1
         self._tally.request(unknown_fate=outcome.kind is Kind.UNKNOWN_FATE)
+        sending.unknown = sending.unknown or outcome.kind is Kind.UNKNOWN_FATE
         self._controller.answered(self._clock() - started, outcome.kind in CONGESTION)
         rate = outcome.rate
         pacer.observe(rate.limit, rate.remaining, rate.reset_in)
         action = ACTIONS[outcome.kind]
         if action is Action.RETRY_IF_REPLAYABLE:
             if not policy.resend_unknown:
-                self._settle(refused("failed", part.entries, _LOST), sending, lost=True)
+                self._settle(refused("failed", part.entries, _LOST), sending, unknown=True)
                 self._failed(_LOST)
                 return None
             action = Action.RETRY
@@ -248,16 +255,21 @@ class Attempts:
         if good:
             work.appendleft(Batch(part.array, good, part.opened, part.lanes))
 
-    def _settle(self, settlement: Settlement, sending: Sending, lost: bool = False) -> None:
+    def _settle(self, settlement: Settlement, sending: Sending, unknown: bool = False) -> None:
         """Tell the outcomes of the current part's rows; the part leaves the work."""
         part = sending.work.popleft()
         attempts, sent_at = sending.attempts, sending.sent_at
-        self._outcomes.settled(Settlement(settlement.delivered, settlement.refused, part, attempts,
-                                          sent_at or None, self._wall() if attempts else None, lost))
+        self._outcomes.settled(Settlement(
+            settlement.delivered, settlement.refused, part, attempts, sent_at or None,
+            self._wall() if attempts else None, unknown_fate=unknown,
+            resent_after_unknown=sending.unknown and not unknown and bool(settlement.delivered)))
         sending.next_part()
 
     def _fail(self, part: Batch, reason: str, sending: Sending) -> None:
-        self._settle(refused("failed", part.entries, reason), sending)
+        """The part's rows failed; if an attempt of it had an unknown fate, Braze may have them."""
+        if sending.unknown:
+            reason = f"{reason} (an earlier attempt's fate is unknown: Braze may have these rows)"
+        self._settle(refused("failed", part.entries, reason), sending, unknown=sending.unknown)
 
     def _give_up(self, part: Batch, sending: Sending, reason: str) -> None:
         """The part's retries ran out: its rows fail, the job goes on unless failures are sustained."""

@@ -69,6 +69,7 @@ class Delivery:
         self._transports = transports
         self._seeds = random.Random(seed)
         self._threads: list[threading.Thread] = []
+        self._transports_made: list[Transport] = []
         self._flusher = threading.Thread(target=self._flush_idle, name="flusher", daemon=True)
         with self._lock:
             for _ in range(policy.concurrency.start):
@@ -106,7 +107,10 @@ class Delivery:
         """Stop: nothing more is sent; what is still waiting is counted as failed."""
         self._stop.abort(error)
         self._pacer.stop()
+        cutoff = self._clock() + self._policy.stop_grace_s
         with self._lock:
+            for transport in self._transports_made:     # requests in flight get a short grace
+                transport.expire(cutoff)
             for _, _, batch in self._parked:      # parked batches are failed by a sender now
                 self._schedule.resume(batch)
             self._parked.clear()
@@ -135,8 +139,10 @@ class Delivery:
     # -- the senders ----------------------------------------------------------------------
     def _spawn(self) -> None:
         """Start one more sender (the lock is held)."""
+        transport = self._transports()
+        self._transports_made.append(transport)
         thread = threading.Thread(target=self._sender, name=f"sender-{len(self._threads)}", daemon=True,
-                                  args=(self._transports(), random.Random(self._seeds.random())))
+                                  args=(transport, random.Random(self._seeds.random())))
         self._threads.append(thread)
         thread.start()
 

@@ -36,7 +36,8 @@ class Settlement:
     attempts: int = 0                 # requests made for it
     sent_at: float | None = None      # epoch seconds of its first request
     answered_at: float | None = None  # epoch seconds of the answer that settled it
-    lost: bool = False                # its fate is unknown and it was not resent (at_most_once)
+    unknown_fate: bool = False        # its request may have been applied, and it was not sent again
+    resent_after_unknown: bool = False    # delivered by a resend after a request of unknown fate
 
 
 def refused(outcome: str, entries: Sequence[Entry], reason: str, batch: Any = None) -> Settlement:

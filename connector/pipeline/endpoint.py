@@ -25,6 +25,9 @@ class DryRun:
     def post(self, path: str, body: bytes) -> Outcome:
         return Outcome(Kind.DELIVERED, None, "dry run")
 
+    def expire(self, at: float) -> None:
+        """Nothing is ever in flight."""
+
     def close(self) -> None:
         """Nothing to close."""
 

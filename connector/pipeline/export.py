@@ -85,19 +85,19 @@ def _deliver(plan: Plan, rows: Rows, ledger: Ledger, rejects: RejectFile, option
         if gate is not None:
             gate.bind(delivery.submit, delivery.abort, outcomes)
         pump = Pump(plan, delivery, outcomes, ledger, gate, options.limit)
-        try:
-            with stop_on_signals(pump, delivery):
+        with stop_on_signals(pump, delivery):   # to the end: a stop while draining is a stop too
+            try:
                 pump.run(rows)
                 if gate is not None:
                     gate.flush()
-        except (JobError, KeyboardInterrupt) as exc:
-            error = exc if isinstance(exc, JobError) else JobError("interrupted")
-            delivery.abort(error)
-            if gate is not None:
-                gate.discard(f"not sent: the job was aborted ({error})")
-        finally:
-            delivery.finish()
-            outcomes.close()
+            except (JobError, KeyboardInterrupt) as exc:
+                error = exc if isinstance(exc, JobError) else JobError("interrupted")
+                delivery.abort(error)
+                if gate is not None:
+                    gate.discard(f"not sent: the job was aborted ({error})")
+            finally:
+                delivery.finish()
+                outcomes.close()
     error = error or delivery.error
     if state is not None and error is None:
         state.close(reached_end=True)

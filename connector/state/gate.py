@@ -54,8 +54,10 @@ class Gate:
     """Rows pass here before delivery: earlier runs' rows are settled, unchanged or duplicate rows
     are not sent; the journal side records batches in flight and what Braze acknowledged."""
 
-    def __init__(self, store: StateStore, *, scope: str, delta: bool, dedupe_key: str | None) -> None:
+    def __init__(self, store: StateStore, *, scope: str, delta: bool, dedupe_key: str | None,
+                 lose_unknown: bool = False) -> None:
         self._store = store
+        self._lose_unknown = lose_unknown   # rows of unknown fate are failed for good (at_most_once)
         self._outcomes: Outcomes | None = None
         self._scope = scope
         self._delta = delta
@@ -201,7 +203,10 @@ class Gate:
         batch = settlement.batch
         if batch is None:
             return
-        lost = settlement.lost
+        # Rows of unknown fate: failed for good under at_most_once; else their batch stays recorded
+        # in flight, so that a resume counts them as of unknown fate and sends them again.
+        lost = settlement.unknown_fate and self._lose_unknown
+        keep_in_flight = settlement.unknown_fate and not self._lose_unknown
         rows = {e.row for e in settlement.delivered}
         users: dict[bytes, Changes] = {}
         keys: list[bytes] = []
@@ -222,6 +227,6 @@ class Gate:
                     keys.append(p.key)
             lost_rows = [e.row for e in batch.entries] if lost else []
             try:
-                self._store.settle(Settled(record, sorted(rows), lost_rows, users, keys))
+                self._store.settle(Settled(None if keep_in_flight else record, sorted(rows), lost_rows, users, keys))
             except sqlite3.Error as exc:
                 self._on_error(_state_error(exc))

@@ -1,8 +1,14 @@
-"""A set of row numbers kept as merged, sorted ranges: acknowledgements arrive out of order."""
+"""A set of row numbers kept as merged, sorted ranges: acknowledgements arrive out of order.
+
+Thread-safe: sender threads add the rows Braze acknowledged while the reading thread asks
+whether a row is in the set (an addition updates two lists, which a reader must never see
+half-done).
+"""
 
 from __future__ import annotations
 
 import bisect
+import threading
 from typing import Iterable, Iterator
 
 
@@ -10,6 +16,7 @@ class RangeSet:
     """Row numbers as disjoint ranges [lo, hi]; `add_many` reports what changed, for the store."""
 
     def __init__(self, ranges: Iterable[tuple[int, int]] = ()) -> None:
+        self._lock = threading.Lock()
         self._los: list[int] = []
         self._his: list[int] = []
         for lo, hi in sorted(ranges):
@@ -20,15 +27,18 @@ class RangeSet:
                 self._his.append(hi)
 
     def __contains__(self, n: int) -> bool:
-        i = bisect.bisect_right(self._los, n) - 1
-        return i >= 0 and self._his[i] >= n
+        with self._lock:
+            i = bisect.bisect_right(self._los, n) - 1
+            return i >= 0 and self._his[i] >= n
 
     def __len__(self) -> int:
         """How many row numbers the set holds."""
-        return sum(hi - lo + 1 for lo, hi in zip(self._los, self._his))
+        with self._lock:
+            return sum(hi - lo + 1 for lo, hi in zip(self._los, self._his))
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
-        return iter(list(zip(self._los, self._his)))
+        with self._lock:
+            return iter(list(zip(self._los, self._his)))
 
     @property
     def range_count(self) -> int:
@@ -36,6 +46,10 @@ class RangeSet:
 
     def add(self, n: int) -> tuple[list[int], tuple[int, int] | None]:
         """Add one row: (starts of ranges that disappeared, the range now holding n) or ([], None)."""
+        with self._lock:
+            return self._add(n)
+
+    def _add(self, n: int) -> tuple[list[int], tuple[int, int] | None]:
         los, his = self._los, self._his
         i = bisect.bisect_right(los, n) - 1
         if i >= 0 and his[i] >= n:
@@ -62,8 +76,9 @@ class RangeSet:
         """Add rows: (range starts to delete, ranges to write as start -> end), net of each other."""
         deleted: set[int] = set()
         written: dict[int, int] = {}
-        for n in rows:
-            gone, now = self.add(n)
+        with self._lock:
+            changes = [self._add(n) for n in rows]
+        for gone, now in changes:
             for lo in gone:
                 written.pop(lo, None)
                 deleted.add(lo)

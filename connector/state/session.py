@@ -34,7 +34,7 @@ class StateSession:
             self._lock.release()
             raise
         self.gate = Gate(self.store, scope=f"{settings.endpoint}\0{settings.track_record_type}",
-                         delta=settings.delta, dedupe_key=settings.dedupe_key)
+                         delta=settings.delta, dedupe_key=settings.dedupe_key, lose_unknown=lose_unknown)
 
     def _begin(self, settings: Settings, resume_input: InputSettings | None, restart: bool,
                lose: bool) -> JobStart:

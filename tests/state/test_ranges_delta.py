@@ -100,3 +100,41 @@ def test_fingerprints_pack_into_12_bytes_each():
     fps = {3: value_fp("a"), 1: UNKNOWN, 70000: value_fp([1])}
     blob = pack(fps)
     assert len(blob) == 36 and unpack(blob) == fps and unpack(None) == {}
+
+
+def test_a_rangeset_is_safe_to_read_while_other_threads_add():
+    """The race that crashed a 5,000,000-row delta run: a membership test while senders add rows."""
+    import threading
+
+    from connector.state.ranges import RangeSet
+
+    ranges = RangeSet()
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def add(start: int) -> None:
+        try:
+            for n in range(start, 400_000, 4):       # interleaved, so ranges keep merging and splitting
+                ranges.add(n)
+        except BaseException as exc:   # noqa: BLE001 - the test reports whatever a thread hit
+            errors.append(exc)
+
+    def look() -> None:
+        try:
+            while not done.is_set():
+                for n in range(0, 400_000, 997):
+                    n in ranges         # noqa: B015 - the membership test is the point
+        except BaseException as exc:   # noqa: BLE001
+            errors.append(exc)
+
+    adders = [threading.Thread(target=add, args=(k,)) for k in range(4)]
+    reader = threading.Thread(target=look)
+    reader.start()
+    for t in adders:
+        t.start()
+    for t in adders:
+        t.join()
+    done.set()
+    reader.join()
+    assert errors == []
+    assert len(ranges) == 400_000 and list(ranges) == [(0, 399_999)]
