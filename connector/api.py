@@ -12,6 +12,7 @@ from typing import Any
 from connector.config import Settings, load_config, parse_config
 from connector.errors import ConfigError, InvalidRow, JobError
 from connector.outcomes.ledger import Counts, Ledger
+from connector.outcomes.outputs import check_outputs
 from connector.outcomes.report import summary, write_report
 from connector.pipeline import ExportOptions, JobResult, prepare, run_export
 
@@ -72,6 +73,7 @@ def export(rows: Iterable[Mapping[str, Any]], config: Config, *, report_path: st
     are never raised. The report is written to `report_path` whatever the outcome.
     """
     settings = _settings(config)
+    check_outputs(settings, os.fspath(report_path) if report_path is not None else None, dry_run=dry_run)
     plan = prepare(settings, list(columns) if columns is not None else None)
     result = run_export(plan, _numbered(rows), Ledger(), ExportOptions(dry_run=dry_run))
     report = Report.from_result(result)

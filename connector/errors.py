@@ -9,6 +9,7 @@
           ├── RowAborted           an invalid row with skip_on_invalid_records off
           ├── AuthError            Braze answered 401/403: key, instance host or permission
           ├── DeliveryError        a batch could not be delivered (retries exhausted, 404, ...)
+          ├── OutputError          a file the run writes could not be written (a full disk)
           └── StateBusy            another run holds the state file
 
     InvalidRow                     not raised to the user: a writer's or a source's verdict on
@@ -77,6 +78,10 @@ class AuthError(JobError):
 
 class DeliveryError(JobError):
     """A batch could not be delivered."""
+
+
+class OutputError(JobError):
+    """A file the run writes (rejected rows, state, sync log) could not be written mid-run."""
 
 
 class StateBusy(JobError):

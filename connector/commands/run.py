@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
 from typing import Callable
 
 from connector.config import Settings
-from connector.errors import ConnectorError
+from connector.errors import ConfigError, ConnectorError, JobError
 from connector.outcomes.ledger import Ledger
+from connector.outcomes.outputs import check_outputs, ready_to_write
 from connector.outcomes.report import summary, write_report
 from connector.pipeline import ExportOptions, JobResult, failed_before_start, prepare, run_export
 from connector.progress import Progress
@@ -16,17 +19,25 @@ from connector.sources import open_source
 log = logging.getLogger("braze_export")
 
 
-def finish(result: JobResult, report_path: str | None) -> int:
-    """The end of every run: the error line, the summary line, the report; the exit code."""
+def finish(result: JobResult, report_path: str | None, shown_rejects: str | None = None) -> int:
+    """The end of every run: the error line, the summary line, the report; the exit code. A report
+    that cannot be written is printed on stderr as JSON instead, and the run exits 1."""
     report = result.report
     if result.error is not None:
         log.error("%s", result.error)
     fields = {k: v for k, v in report.items() if k != "error"}
     log.info("%s", summary(report), extra={"fields": {"event": "summary", **fields}})
     if report.get("reject_file"):
-        log.info("rows not delivered, with their reasons: %s", report["reject_file"])
+        log.info("rows not delivered, with their reasons: %s", shown_rejects or report["reject_file"])
     if report_path:
-        write_report(report_path, report)
+        try:
+            ready_to_write(report_path, "report")
+            write_report(report_path, report)
+        except (ConfigError, OSError) as exc:
+            reason = exc if isinstance(exc, ConfigError) else f"cannot write the report {report_path}: {exc.strerror}"
+            log.error("%s; the report follows on stderr", reason)
+            sys.stderr.write(json.dumps(report, indent=2) + "\n")
+            return result.exit_code or 1
     return result.exit_code
 
 
@@ -34,8 +45,11 @@ def run_command(load: Callable[[], Settings], *, report_path: str | None, dry_ru
                 json_logs: bool, restart: bool = False) -> int:
     try:
         settings = load()
+        check_outputs(settings, report_path, dry_run=dry_run)
     except ConnectorError as exc:
         return finish(failed_before_start(exc), report_path)
+    except KeyboardInterrupt:
+        return finish(failed_before_start(JobError("interrupted")), report_path)
     if settings.workers > 1:
         from connector.workers import run_parallel
 
@@ -44,7 +58,7 @@ def run_command(load: Callable[[], Settings], *, report_path: str | None, dry_ru
         result = _run_one(settings, dry_run, json_logs, restart)
     if dry_run:
         log.info("dry run: nothing was sent")
-    return finish(result, report_path)
+    return finish(result, report_path, settings.shown("reject_file"))
 
 
 def _run_one(settings: Settings, dry_run: bool, json_logs: bool, restart: bool) -> JobResult:
@@ -53,6 +67,8 @@ def _run_one(settings: Settings, dry_run: bool, json_logs: bool, restart: bool) 
         source = open_source(settings.input)
     except ConnectorError as exc:
         return failed_before_start(exc, ledger)
+    except KeyboardInterrupt:
+        return failed_before_start(JobError("interrupted"), ledger)
     with source:
         try:
             plan = prepare(settings, source.columns)

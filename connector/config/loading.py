@@ -130,39 +130,49 @@ def merge(base: Mapping[str, Any], layer: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
-def expand_env(data: Any, environ: Mapping[str, str]) -> Any:
-    """Expand ${VAR} in every string value ($$ is a literal $); every missing variable is a problem."""
+def expand_env(data: Any, environ: Mapping[str, str], origins: dict[str, str] | None = None) -> Any:
+    """Expand ${VAR} in every string value ($$ is a literal $); every missing variable is a problem.
+
+    `origins`, when given, is filled with the text as written of each value that took a
+    variable ("input.path" -> "${DATA}/users.csv"): messages show that, never what it expanded to.
+    """
     missing: list[str] = []
-    result = _expand(data, environ, "", missing)
+    result = _expand(data, environ, "", missing, origins if origins is not None else {})
     if missing:
         raise ConfigError("config is invalid", problems=tuple(missing)) from None
     return result
 
 
-def _expand(value: Any, environ: Mapping[str, str], path: str, missing: list[str]) -> Any:
+def _expand(value: Any, environ: Mapping[str, str], path: str, missing: list[str], origins: dict[str, str]) -> Any:
     if isinstance(value, str):
-        return _expand_string(value, environ, path, missing)
+        return _expand_string(value, environ, path, missing, origins)
     if isinstance(value, Mapping):
-        return {k: _expand(v, environ, _join(path, k), missing) for k, v in value.items()}
+        return {k: _expand(v, environ, _join(path, k), missing, origins) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, environ, f"{path}[{i}]", missing) for i, v in enumerate(value)]
+        return [_expand(v, environ, f"{path}[{i}]", missing, origins) for i, v in enumerate(value)]
     return value
 
 
-def _expand_string(text: str, environ: Mapping[str, str], path: str, missing: list[str]) -> str:
+def _expand_string(text: str, environ: Mapping[str, str], path: str, missing: list[str],
+                   origins: dict[str, str]) -> str:
     if "$" not in text:
         return text
+    took: list[str] = []
 
     def replace(match: re.Match[str]) -> str:
         if match.group(1):
             return "$"
         name = match.group(2)
+        took.append(name)
         if name not in environ:
             missing.append(f"{path or 'config'}: environment variable {name} is not set")
             return ""
         return environ[name]
 
-    return _VAR.sub(replace, text)
+    expanded = _VAR.sub(replace, text)
+    if took:
+        origins[path or "config"] = text
+    return expanded
 
 
 def _join(path: str, key: Any) -> str:

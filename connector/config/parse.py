@@ -48,20 +48,25 @@ def load_config(
     data: dict[str, Any] = read_config_file(path) if path is not None else {}
     if settings_json is not None:
         data = merge(data, parse_settings_json(settings_json))
-    data = expand_env(data, environ)
+    origins: dict[str, str] = {}
+    data = expand_env(data, environ, origins)
     if overrides:
         data = merge(data, overrides)  # command-line values are taken literally
-    return _build(data, base_dir=".")
+        for key, value in overrides.items():
+            for name in (value if key == "input" and isinstance(value, Mapping) else {None: value}):
+                origins.pop(key if name is None else f"{key}.{name}", None)
+    return _build(data, base_dir=".", origins=origins)
 
 
 def parse_config(data: Mapping[str, Any], *, environ: Mapping[str, str] = os.environ, base_dir: str = ".") -> Settings:
     """Expand ${VAR} in data, validate it and build Settings; relative api_key_file paths use base_dir."""
     if not isinstance(data, Mapping):
         raise ConfigError("the config must be a mapping of keys to values") from None
-    return _build(expand_env(dict(data), environ), base_dir=base_dir)
+    origins: dict[str, str] = {}
+    return _build(expand_env(dict(data), environ, origins), base_dir=base_dir, origins=origins)
 
 
-def _build(data: Mapping[str, Any], base_dir: str) -> Settings:
+def _build(data: Mapping[str, Any], base_dir: str, origins: Mapping[str, str]) -> Settings:
     schema = load_schema()
     problems = schema_problems(_validator(), data)
     problems += rule_problems(data)
@@ -75,8 +80,10 @@ def _build(data: Mapping[str, Any], base_dir: str) -> Settings:
         raise ConfigError("config is invalid", problems=tuple(problems)) from None
     values = {**_defaults(schema["properties"]), **data}
     fields: list[str] = []
+    origins = dict(origins)
     for spelling in ("pre_formatted_fields", "pre_formated_fields"):
         fields += _split_fields(values.get(spelling, []))
+        origins.update(_field_origins(values.get(spelling), spelling, origins))
     return Settings(
         endpoint=resolve_endpoint(values["endpoint"], values["allow_custom_endpoint"]),
         api_key=key,
@@ -84,7 +91,8 @@ def _build(data: Mapping[str, Any], base_dir: str) -> Settings:
         track_record_type=values.get("track_record_type"),
         pre_formatted_fields=tuple(dict.fromkeys(fields)),
         skip_on_invalid_records=values["skip_on_invalid_records"],
-        input=_input_settings(values.get("input", {}), schema["properties"]["input"]["properties"], url),
+        input=_input_settings(values.get("input", {}), schema["properties"]["input"]["properties"], url,
+                              origins.get("input.path")),
         update_existing_only=values["update_existing_only"],
         null_values=values["null_values"],
         reject_file=values["reject_file"],
@@ -106,11 +114,24 @@ def _build(data: Mapping[str, Any], base_dir: str) -> Settings:
         allow_custom_endpoint=values["allow_custom_endpoint"],
         sandbox_db=values["sandbox_db"],
         workers=int(values["workers"]),
+        origins=MappingProxyType(dict(origins)),
     )
 
 
 def _optional(value: Any, kind: type) -> Any:
     return None if value is None else kind(value)
+
+
+def _field_origins(value: Any, spelling: str, origins: Mapping[str, str]) -> dict[str, str]:
+    """'pre_formatted_fields.NAME' -> the text as written, for each name that took a ${VAR}."""
+    if isinstance(value, str):
+        entries = [(spelling, value)]
+    elif isinstance(value, list):
+        entries = [(f"{spelling}[{i}]", item) for i, item in enumerate(value)]
+    else:
+        return {}
+    return {f"pre_formatted_fields.{name}": origins[key] for key, item in entries if key in origins
+            for name in _split_fields(item)}
 
 
 def _split_fields(value: Any) -> list[str]:
@@ -133,7 +154,8 @@ def _input_url(raw: Any, base_dir: str) -> tuple[Secret | None, str | None]:
     return (None, f"input.url_file: the URL in the file {problem}") if problem else (Secret(text), None)
 
 
-def _input_settings(raw: Mapping[str, Any], properties: Mapping[str, Any], url: Secret | None) -> InputSettings:
+def _input_settings(raw: Mapping[str, Any], properties: Mapping[str, Any], url: Secret | None,
+                    shown_path: str | None) -> InputSettings:
     values = {**_defaults(properties), **raw}
     path = values.get("path")
     fmt = values.get("format") or infer_format(path) or "csv"
@@ -150,6 +172,7 @@ def _input_settings(raw: Mapping[str, Any], properties: Mapping[str, Any], url: 
         url=url,
         query_timeout_seconds=int(values["query_timeout_seconds"]),
         fetch_size=int(values["fetch_size"]),
+        shown_path=shown_path,
     )
 
 

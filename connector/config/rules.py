@@ -149,6 +149,10 @@ def input_rule(data: Mapping[str, Any]) -> list[str]:
         problems.append(f"input.query: is only allowed when the input format is sqlite or sql (the format is {fmt})")
     if fmt in ("sqlite", "parquet") and path == "-":
         problems.append(f"input.path: {'an' if fmt == 'sqlite' else 'a'} {fmt} input cannot be read from standard input")
+    if fmt == "sqlite" and isinstance(raw.get("query"), str) and raw["query"]:
+        problem = read_only_problem(raw["query"], "sqlite")      # refused before the database is opened
+        if problem is not None:
+            problems.append(f"input.query: {problem}")
     if fmt == "sql":
         problems += _sql_problems(raw)
     else:

@@ -36,6 +36,12 @@ class InputSettings:
     url: Secret | None = None  # sql: the SQLAlchemy URL (from input.url or input.url_file); holds the password
     query_timeout_seconds: int = 1800  # sql: the engine's statement timeout; 0 leaves the engine's own
     fetch_size: int = 10000  # sql: rows per fetch; parquet: rows per record batch
+    shown_path: str | None = None  # the path as written, when it took a ${VAR}: what messages show
+
+    @property
+    def where(self) -> str:
+        """The path for a message: as written when it came from the environment, never its value."""
+        return self.shown_path or self.path or ""
 
 
 @dataclass(frozen=True)
@@ -69,4 +75,12 @@ class Settings:
     dedupe_key: str | None
     allow_custom_endpoint: bool
     sandbox_db: str
-    workers: int = 1  # processes sharing the export by user (connector/parallel.py)
+    workers: int = 1  # processes sharing the export by user (connector/workers/)
+    origins: Mapping[str, str] = field(default_factory=dict)  # key -> the text as written, where it took a ${VAR}
+
+    def shown(self, key: str) -> str:
+        """A value of the config for a message: as written when it came from the environment
+        (`${VAR}`), so that a message never holds what a variable expanded to."""
+        if key in self.origins:
+            return self.origins[key]
+        return str(getattr(self, key))

@@ -10,8 +10,9 @@ state journal (connector/state). A new output of row outcomes is one more class.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol, Sequence
+from typing import Any, Callable, NamedTuple, Protocol, Sequence
 
+from connector.errors import OutputError
 from connector.rows import Entry
 
 OUTCOMES = ("delivered", "skipped", "rejected", "failed")
@@ -54,15 +55,31 @@ class Outcomes(Protocol):
 
 
 class Fanout:
-    """Tells each sink, in order (the durable state first, then the counts and files)."""
+    """Tells each sink, in order (the durable state first, then the counts and files). A sink that
+    cannot write (OutputError) stops the job through `on_error`; the others are still told, so
+    the counts stay exact."""
 
     def __init__(self, *sinks: Outcomes) -> None:
         self.sinks = sinks
+        self.on_error: Callable[[OutputError], None] | None = None
+        self.error: OutputError | None = None
 
     def settled(self, settlement: Settlement) -> None:
         for sink in self.sinks:
-            sink.settled(settlement)
+            try:
+                sink.settled(settlement)
+            except OutputError as exc:
+                self._failed(exc)
 
     def close(self) -> None:
         for sink in self.sinks:
-            sink.close()
+            try:
+                sink.close()
+            except OutputError as exc:
+                self._failed(exc)
+
+    def _failed(self, error: OutputError) -> None:
+        if self.error is None:
+            self.error = error
+        if self.on_error is not None:
+            self.on_error(error)

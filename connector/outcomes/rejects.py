@@ -9,6 +9,7 @@ import os
 import threading
 from typing import Any, Iterator, Mapping
 
+from connector.errors import OutputError
 from connector.outcomes import Settlement
 
 
@@ -19,11 +20,14 @@ def _jsonable(value: Any) -> Any:
 
 
 class RejectFile:
-    """Writes `{row, outcome, reason, values}` per row not delivered; created only when needed."""
+    """Writes `{row, outcome, reason, values}` per row not delivered; created only when needed.
+    A write that fails (a full disk) raises OutputError once; the file is then left as it is."""
 
-    def __init__(self, path: str | None) -> None:
+    def __init__(self, path: str | None, shown: str | None = None) -> None:
         self._path = path
+        self._shown = shown or path
         self._file: Any = None
+        self._broken = False
         self._lock = threading.Lock()
 
     @property
@@ -32,12 +36,16 @@ class RejectFile:
         return self._path if self._file is not None else None
 
     def settled(self, settlement: Settlement) -> None:
-        if not settlement.refused or self._path is None:
+        if not settlement.refused or self._path is None or self._broken:
             return
         with self._lock:
-            for r in settlement.refused:
-                self._write({"row": r.entry.row, "outcome": r.outcome, "reason": r.reason,
-                             "values": r.entry.values()})
+            try:
+                for r in settlement.refused:
+                    self._write({"row": r.entry.row, "outcome": r.outcome, "reason": r.reason,
+                                 "values": r.entry.values()})
+            except OSError as exc:
+                self._broken = True
+                raise OutputError(f"cannot write the rejected-rows file {self._shown}: {exc.strerror}") from None
 
     def _write(self, record: Mapping[str, Any]) -> None:
         if self._file is None:
@@ -51,7 +59,13 @@ class RejectFile:
     def close(self) -> None:
         with self._lock:
             if self._file is not None:
-                self._file.close()
+                try:
+                    self._file.close()
+                except OSError as exc:
+                    if not self._broken:
+                        self._broken = True
+                        raise OutputError(f"cannot write the rejected-rows file {self._shown}: "
+                                          f"{exc.strerror}") from None
 
 
 def reject_parts(reject_file: str, workers: int) -> list[str]:

@@ -43,7 +43,7 @@ def braze_endpoint(settings: Settings) -> Iterator[tuple[str, str]]:
 
     with Sandbox(api_key=key, db_path=settings.sandbox_db) as sandbox:
         log.info("sandbox: a local Braze-compatible server at %s, storing into %s",
-                 sandbox.url, settings.sandbox_db)
+                 sandbox.url, settings.shown("sandbox_db"))
         yield sandbox.url, key
 
 

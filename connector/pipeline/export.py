@@ -14,7 +14,7 @@ from connector.config import Settings
 from connector.config.settings import InputSettings
 from connector.delivery import Delivery, Transport
 from connector.delivery.pacing import Pacer
-from connector.errors import ConnectorError, JobError
+from connector.errors import ConnectorError, InputError, JobError
 from connector.outcomes import Fanout, Outcomes
 from connector.outcomes.ledger import Ledger
 from connector.outcomes.rejects import RejectFile
@@ -23,6 +23,7 @@ from connector.pipeline.endpoint import DryRun, braze_endpoint, clients
 from connector.pipeline.plan import Plan
 from connector.pipeline.pump import Pump, Rows
 from connector.pipeline.signals import stop_on_signals
+from connector.sources import where
 from connector.state import StateSession
 
 
@@ -57,7 +58,7 @@ def _transports(settings: Settings, dry_run: bool) -> Iterator[Callable[[], Tran
 def run_export(plan: Plan, rows: Rows, ledger: Ledger, options: ExportOptions = ExportOptions()) -> JobResult:
     """Run the export of `rows`; every row read ends in the ledger and the rejected-rows file."""
     settings = plan.settings
-    rejects = RejectFile(settings.reject_file if options.write_rejects else None)
+    rejects = RejectFile(settings.reject_file if options.write_rejects else None, settings.shown("reject_file"))
     state: StateSession | None = None
     try:
         if settings.state_file is not None and not options.dry_run:
@@ -80,6 +81,7 @@ def _deliver(plan: Plan, rows: Rows, ledger: Ledger, rejects: RejectFile, option
     with _transports(plan.settings, options.dry_run) as transports:
         delivery = Delivery(plan.delivery, transports, Pacer(plan.pacing), outcomes, ledger,
                             journal=gate, seed=options.seed)
+        outcomes.on_error = delivery.abort      # a file that cannot be written stops the job cleanly
         if options.on_delivery is not None:
             options.on_delivery(delivery)
         if gate is not None:
@@ -92,13 +94,15 @@ def _deliver(plan: Plan, rows: Rows, ledger: Ledger, rejects: RejectFile, option
                     gate.flush()
             except (JobError, KeyboardInterrupt) as exc:
                 error = exc if isinstance(exc, JobError) else JobError("interrupted")
+                if isinstance(error, InputError):        # the input's path as the config wrote it
+                    error = InputError(where(str(error), plan.settings.input))
                 delivery.abort(error)
                 if gate is not None:
                     gate.discard(f"not sent: the job was aborted ({error})")
             finally:
                 delivery.finish()
                 outcomes.close()
-    error = error or delivery.error
+    error = error or delivery.error or outcomes.error
     if state is not None and error is None:
         state.close(reached_end=True)
     return _result(plan.settings, ledger, rejects, error, options.dry_run, state.report() if state else {})

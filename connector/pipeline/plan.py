@@ -32,8 +32,11 @@ class Plan:
 
 
 def writer_options(settings: Settings) -> WriterOptions:
+    prefix = "pre_formatted_fields."
+    shown = {key[len(prefix):]: text for key, text in settings.origins.items() if key.startswith(prefix)}
     return WriterOptions(pre_formatted_fields=frozenset(settings.pre_formatted_fields),
-                         update_existing_only=settings.update_existing_only, null_values=settings.null_values)
+                         update_existing_only=settings.update_existing_only, null_values=settings.null_values,
+                         shown=shown)
 
 
 def writer_columns(settings: Settings, columns: Sequence[str] | None) -> Sequence[str] | None:
@@ -42,7 +45,7 @@ def writer_columns(settings: Settings, columns: Sequence[str] | None) -> Sequenc
     if columns is None or key is None:
         return columns
     if key not in columns:
-        raise HeaderError(f"the dedupe_key column {key} is not in the input")
+        raise HeaderError(f"the dedupe_key column {settings.shown('dedupe_key')} is not in the input")
     return [c for c in columns if c != key]
 
 

@@ -55,8 +55,23 @@ def open_source(spec: InputSettings, stdin: BinaryIO | None = None, partition: P
     """Open the input spec describes; raises InputError (or HeaderError for undeclared typed columns).
 
     With a `partition`, only that worker's share of the rows is yielded (csv, tsv and jsonl only),
-    under their row numbers in the whole input.
+    under their row numbers in the whole input. A path that came from ${VAR} is named as written in
+    every message (`where`), never as it expanded.
     """
+    try:
+        return _open(spec, stdin, partition)
+    except InputError as exc:
+        raise InputError(where(str(exc), spec)) from None
+
+
+def where(message: str, spec: InputSettings) -> str:
+    """The message with the input's path as the config wrote it, when it took a ${VAR}."""
+    if spec.shown_path and spec.path:
+        return message.replace(os.path.abspath(spec.path), spec.shown_path).replace(spec.path, spec.shown_path)
+    return message
+
+
+def _open(spec: InputSettings, stdin: BinaryIO | None, partition: Partition | None) -> Source:
     fmt = spec.format
     if partition is not None and fmt not in ("csv", "tsv", "jsonl"):
         raise InputError(f"a {fmt} input cannot be split between workers")

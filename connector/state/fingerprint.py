@@ -12,6 +12,7 @@ from typing import Any
 from connector.config import Settings
 from connector.config.settings import InputSettings
 from connector.errors import InputError
+from connector.sources import where
 
 CHUNK = 1 << 20
 
@@ -58,11 +59,15 @@ def input_identity(spec: InputSettings) -> InputIdentity | None:
     for path in paths:
         if folder:
             digest.update(b"\0part\0" + os.path.relpath(path, spec.path).encode("utf-8", "surrogateescape") + b"\0")
-        size += _hash_file(path, digest)
+        try:
+            size += _hash_file(path, digest)
+        except InputError as exc:
+            raise InputError(where(str(exc), spec)) from None
     if spec.query is not None:
         digest.update(b"\0query\0" + spec.query.encode("utf-8", "surrogatepass"))
     parts = f"{len(paths)} files, " if folder else ""
-    return InputIdentity(digest.hexdigest(), f"{os.path.abspath(spec.path)}, {parts}{size} bytes")
+    shown = spec.shown_path or os.path.abspath(spec.path)     # as written, when it took a ${VAR}
+    return InputIdentity(digest.hexdigest(), f"{shown}, {parts}{size} bytes")
 
 
 def _hash_file(path: str, digest: Any) -> int:

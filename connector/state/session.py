@@ -25,10 +25,11 @@ class StateSession:
         on a mode whose requests are not replay-safe)."""
         assert settings.state_file is not None
         self._closed = False
-        self._lock = StateLock(settings.state_file)
+        shown = settings.shown("state_file")
+        self._lock = StateLock(settings.state_file, shown)
         self._lock.acquire()
         try:
-            self.store = StateStore(settings.state_file)
+            self.store = StateStore(settings.state_file, shown)
             self.start = self._begin(settings, resume_input, restart, lose_unknown)
         except BaseException:
             self._lock.release()

@@ -64,7 +64,8 @@ class Settled:
 class StateStore:
     """The state file's connection; thread-safe through `lock` (an RLock callers may hold)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, shown: str | None = None) -> None:
+        shown = shown or path       # the state_file as the config wrote it
         self.lock = threading.RLock()
         self.done = RangeSet()
         self.lost = RangeSet()
@@ -77,11 +78,11 @@ class StateStore:
             self._db.executescript(_SCHEMA)
             row = self._db.execute("SELECT v FROM meta WHERE k='version'").fetchone()
         except sqlite3.Error as exc:
-            raise UsageError(f"state_file {path}: not a usable state file ({exc})") from None
+            raise UsageError(f"state_file {shown}: not a usable state file ({exc})") from None
         if row is None:
             self._db.execute("INSERT INTO meta VALUES('version', ?)", (SCHEMA_VERSION,))
         elif row[0] != SCHEMA_VERSION:
-            raise UsageError(f"state_file {path}: written by another version (schema {row[0]})")
+            raise UsageError(f"state_file {shown}: written by another version (schema {row[0]})")
         self._names = dict(self._db.execute("SELECT name, id FROM names"))
 
     def close(self) -> None:

@@ -47,6 +47,7 @@ def worker_settings(settings: Settings, base_url: str, key: str, card: ModeCard)
         requests_per_hour=None if per_hour is None else max(1, per_hour // n),
         concurrency=settings.concurrency if settings.concurrency == "auto" else max(1, int(settings.concurrency) // n),
         input=replace(settings.input, columns=dict(settings.input.columns)),
+        origins=dict(settings.origins),             # picklable, as the columns
     )
 
 

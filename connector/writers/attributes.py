@@ -82,6 +82,7 @@ class AttributesWriter:
 
     def __init__(self, options: WriterOptions) -> None:
         self._pre_formatted = options.pre_formatted_fields
+        self._shown = options.shown
         self._unset = options.null_values == "unset"
         self._update_existing_only = options.update_existing_only
         self._plans: PlanCache[Plan] = PlanCache(self._compile)
@@ -96,7 +97,7 @@ class AttributesWriter:
             )
         self._plans.compile(tuple(columns))
         fixed = TRACK_IDENTIFIERS + FLAGS
-        return spacing_notes(columns, KNOWN) + pre_formatted_notes(columns, self._pre_formatted, fixed)
+        return spacing_notes(columns, KNOWN) + pre_formatted_notes(columns, self._pre_formatted, fixed, self._shown)
 
     def _compile(self, keys: tuple[str, ...]) -> Plan:
         row_name_check(keys, track=True)

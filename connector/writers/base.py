@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, NamedTuple, Protocol, Sequence
 
 from connector.errors import ConfigError
@@ -19,6 +19,7 @@ class WriterOptions:
     pre_formatted_fields: frozenset[str] = frozenset()
     update_existing_only: bool = False
     null_values: str = "skip"  # "skip" | "unset"
+    shown: Mapping[str, str] = field(default_factory=dict)  # a pre-formatted name as written, if from ${VAR}
 
     def __post_init__(self) -> None:
         if self.null_values not in ("skip", "unset"):

@@ -81,6 +81,7 @@ class TrackObjectWriter:
 
     def __init__(self, options: WriterOptions) -> None:
         self._pre_formatted = options.pre_formatted_fields
+        self._shown = options.shown
         self._update_existing_only = options.update_existing_only
         self._fixed = frozenset(TRACK_IDENTIFIERS + self.required_columns + self.optional_columns)
         self._plans: PlanCache[Plan] = PlanCache(self._compile)
@@ -99,7 +100,7 @@ class TrackObjectWriter:
         except InvalidRow as e:
             raise HeaderError(str(e)) from None
         return spacing_notes(columns, self._fixed) + pre_formatted_notes(
-            columns, self._pre_formatted, self._fixed - {"properties"}
+            columns, self._pre_formatted, self._fixed - {"properties"}, self._shown
         )
 
     def _compile(self, keys: tuple[str, ...]) -> Plan:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Generic, Hashable, Iterable, Sequence, TypeVar
+from typing import Any, Callable, Generic, Hashable, Iterable, Mapping, Sequence, TypeVar
 
 from connector.errors import HeaderError, InvalidRow
 from connector.writers.values import MAX_TEXT
@@ -81,16 +81,19 @@ def spacing_notes(columns: Sequence[str], known: Iterable[str]) -> list[str]:
     return notes
 
 
-def pre_formatted_notes(columns: Sequence[str], listed: frozenset[str], fixed: Iterable[str]) -> list[str]:
-    """Notes for pre_formatted_fields naming columns the input lacks or whose meaning is fixed."""
+def pre_formatted_notes(columns: Sequence[str], listed: frozenset[str], fixed: Iterable[str],
+                        written: Mapping[str, str]) -> list[str]:
+    """Notes for pre_formatted_fields naming columns the input lacks or whose meaning is fixed.
+    `written`: a name as the config wrote it, when it came from ${VAR} (never shown expanded)."""
     present = set(columns)
     fixed_set = set(fixed)
     notes = []
     for name in sorted(listed):
+        text = f"a column from {written[name]}" if name in written else shown(name)
         if name not in present:
-            notes.append(f"pre_formatted_fields lists {shown(name)}, which the input does not have")
+            notes.append(f"pre_formatted_fields lists {text}, which the input does not have")
         elif name in fixed_set:
-            notes.append(f"pre_formatted_fields lists {shown(name)}, which this mode does not parse as JSON")
+            notes.append(f"pre_formatted_fields lists {text}, which this mode does not parse as JSON")
     return notes
 
 
