@@ -42,6 +42,11 @@ class Report(Counts):
     rows_unchanged: int = 0          # delta: rows with nothing changed, not sent
     attributes_unchanged: int = 0    # delta: attributes not sent (data points saved)
     rows_duplicate: int = 0          # dedupe_key: rows delivered in an earlier run, not sent
+    requests_per_second_achieved: float | None = None    # requests over the span from the first to the last
+    latency_ms_p50: float | None = None                  # the answers' latency percentiles
+    latency_ms_p90: float | None = None
+    latency_ms_p99: float | None = None
+    in_flight_max: int = 0                               # the most requests in flight at once
 
     @property
     def ok(self) -> bool:

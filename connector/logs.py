@@ -6,6 +6,7 @@ import datetime as _dt
 import json
 import logging
 import sys
+import threading
 from typing import TextIO
 
 LOGGER = "braze_export"
@@ -30,11 +31,31 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+TERMINAL = threading.Lock()     # the progress line and log lines take turns on a terminal
+
+
+def clear_line(stream: TextIO, text: str = "") -> None:
+    """On a terminal: erase the progress line (and draw `text` in its place)."""
+    with TERMINAL:
+        stream.write("\r\x1b[K" + text)
+        stream.flush()
+
+
+class _TerminalHandler(logging.StreamHandler):
+    """On a terminal, a log line first erases the progress line (which is drawn again after)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with TERMINAL:
+            if self.stream.isatty():
+                self.stream.write("\r\x1b[K")
+            super().emit(record)
+
+
 def setup_logging(fmt: str = "text", stream: TextIO | None = None, level: int = logging.INFO) -> logging.Logger:
     logger = logging.getLogger(LOGGER)
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = _TerminalHandler(stream or sys.stderr)
     handler.setFormatter(_JsonFormatter() if fmt == "json" else _TextFormatter())
     logger.addHandler(handler)
     logger.setLevel(level)

@@ -74,6 +74,6 @@ def _run_one(settings: Settings, dry_run: bool, json_logs: bool, restart: bool) 
             plan = prepare(settings, source.columns)
         except ConnectorError as exc:
             return failed_before_start(exc, ledger)
-        with Progress(ledger, source.progress, json_logs=json_logs):
-            return run_export(plan, source, ledger,
-                              ExportOptions(dry_run=dry_run, resume_input=settings.input, restart=restart))
+        with Progress(ledger, source.progress, json_logs=json_logs) as progress:
+            return run_export(plan, source, ledger, ExportOptions(
+                dry_run=dry_run, resume_input=settings.input, restart=restart, on_delivery=progress.watch))

@@ -41,7 +41,7 @@ class Transport(Protocol):
 class Tally(Protocol):
     """Counts requests and retries (the ledger)."""
 
-    def request(self, unknown_fate: bool = False) -> None: ...
+    def request(self, unknown_fate: bool = False, latency_s: float | None = None) -> None: ...
     def retry(self) -> None: ...
 
 
@@ -169,10 +169,12 @@ class Attempts:
             sending.sent_at = self._wall()
         started = self._clock()
         outcome = transport.post(policy.path, payload)
+        latency = self._clock() - started
         sending.attempts += 1
-        self._tally.request(unknown_fate=outcome.kind is Kind.UNKNOWN_FATE)
+        answered = outcome.status is not None
+        self._tally.request(unknown_fate=outcome.kind is Kind.UNKNOWN_FATE, latency_s=latency if answered else None)
         sending.unknown = sending.unknown or outcome.kind is Kind.UNKNOWN_FATE
-        self._controller.answered(self._clock() - started, outcome.kind in CONGESTION)
+        self._controller.answered(latency, outcome.kind in CONGESTION)
         rate = outcome.rate
         pacer.observe(rate.limit, rate.remaining, rate.reset_in)
         action = ACTIONS[outcome.kind]

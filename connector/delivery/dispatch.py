@@ -16,7 +16,7 @@ import random
 import threading
 import time
 import zlib
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from connector.delivery.attempts import Attempts, DeliveryPolicy, Journal, Sending, Stop, Tally, Transport
 from connector.delivery.batching import Batch
@@ -33,6 +33,13 @@ _crc32 = zlib.crc32
 ROOM_WAIT_S = 0.2       # the reading thread rechecks for an abort this often while it waits for room
 IDLE_WAIT_S = 1.0       # an idle sender rechecks this often, whatever it was told
 TICK_S = 0.25           # the flusher's beat: stale batches, parked batches, the controller
+
+
+class Live(NamedTuple):
+    in_flight: int
+    limit: int
+    latency_s: float | None
+    budget_per_second: float
 
 
 class Delivery:
@@ -82,9 +89,10 @@ class Delivery:
         """The error that aborted the job, if one did."""
         return self._stop.error
 
-    @property
-    def in_flight(self) -> int:
-        return self._busy
+    def live(self) -> Live:
+        """What the progress line shows of delivery: requests in flight, the limit, the median
+        latency and the pace the budget allows now."""
+        return Live(self._busy, self.controller.limit, self.controller.latency(), self._pacer.rate())
 
     def submit(self, key: UserKey, array: str, entry: Entry) -> None:
         """Queue one object. After an abort it is counted as failed at once (check `error`)."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from connector.outcomes import OUTCOMES, Settlement
 
@@ -23,6 +24,7 @@ class Counts:
 
 
 COUNTS = tuple(Counts.__dataclass_fields__)
+SAMPLES = 20_000    # latencies kept for the percentiles (a uniform sample of them all beyond that)
 
 
 class Ledger:
@@ -34,6 +36,11 @@ class Ledger:
         self._lock = threading.Lock()
         self._read = 0
         self._n = dict.fromkeys((*OUTCOMES, "requests", "retries", "unknown_fate"), 0)
+        self._latencies: list[float] = []
+        self._answered = 0
+        self._first: float | None = None
+        self._last: float | None = None
+        self._sampler = random.Random(0)
 
     def read(self) -> None:
         """One more row read (called from the reading thread only)."""
@@ -46,10 +53,35 @@ class Ledger:
             for refusal in settlement.refused:
                 n[refusal.outcome] += 1
 
-    def request(self, unknown_fate: bool = False) -> None:
+    def request(self, unknown_fate: bool = False, latency_s: float | None = None) -> None:
+        """One request made; `latency_s`: how long its answer took (None: no answer came)."""
+        now = self._clock()
         with self._lock:
             self._n["requests"] += 1
             self._n["unknown_fate"] += unknown_fate
+            if self._first is None:
+                self._first = now - (latency_s or 0.0)
+            self._last = now
+            if latency_s is not None:
+                self._answered += 1
+                if len(self._latencies) < SAMPLES:
+                    self._latencies.append(latency_s)
+                elif (k := self._sampler.randrange(self._answered)) < SAMPLES:
+                    self._latencies[k] = latency_s
+
+    def figures(self) -> dict[str, Any]:
+        """The pace achieved and the answers' latency percentiles, for the report."""
+        with self._lock:
+            latencies = sorted(self._latencies)
+            span = (self._last - self._first) if self._first is not None and self._last is not None else 0.0
+            requests = self._n["requests"]
+
+        def percentile(q: float) -> float | None:
+            return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 1) if latencies else None
+
+        return {"requests_per_second_achieved": round(requests / span, 1) if span > 0 else None,
+                "latency_ms_p50": percentile(0.5), "latency_ms_p90": percentile(0.9),
+                "latency_ms_p99": percentile(0.99)}
 
     def retry(self) -> None:
         with self._lock:

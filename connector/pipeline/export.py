@@ -105,7 +105,8 @@ def _deliver(plan: Plan, rows: Rows, ledger: Ledger, rejects: RejectFile, option
     error = error or delivery.error or outcomes.error
     if state is not None and error is None:
         state.close(reached_end=True)
-    return _result(plan.settings, ledger, rejects, error, options.dry_run, state.report() if state else {})
+    figures = {**ledger.figures(), "in_flight_max": delivery.busy_most}
+    return _result(plan.settings, ledger, rejects, error, options.dry_run, {**figures, **(state.report() if state else {})})
 
 
 def failed_before_start(error: ConnectorError, ledger: Ledger | None = None) -> JobResult:

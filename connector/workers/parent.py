@@ -135,10 +135,27 @@ def _merge(settings: Settings, board: Board, results: dict[int, dict[str, Any]],
             totals[name] += counts[name]
     total = Counts(**totals)
     error = _first_error(board.first.value, results, settings.workers)
+    extra = _figures([results[k]["report"] for k in sorted(results)])
+    if dry_run:
+        extra["dry_run"] = True
     report = build_report(total, aborted=error is not None, error=str(error) if error else None,
                           reject_file=merge_rejects(parts, settings.reject_file),
-                          elapsed_seconds=time.monotonic() - started, extra={"dry_run": True} if dry_run else {})
+                          elapsed_seconds=time.monotonic() - started, extra=extra)
     return JobResult(exit_code(total, error, settings.skip_on_invalid_records), report, error)
+
+
+def _figures(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """The workers' figures as one job's: paces and requests in flight add up; of the latency
+    percentiles, the worst worker's (they cannot be merged exactly)."""
+    def worst(name: str) -> Any:
+        values = [r[name] for r in reports if r.get(name) is not None]
+        return max(values) if values else None
+
+    paces = [r["requests_per_second_achieved"] for r in reports if r.get("requests_per_second_achieved")]
+    return {"requests_per_second_achieved": round(sum(paces), 1) if paces else None,
+            "latency_ms_p50": worst("latency_ms_p50"), "latency_ms_p90": worst("latency_ms_p90"),
+            "latency_ms_p99": worst("latency_ms_p99"),
+            "in_flight_max": sum(r.get("in_flight_max", 0) for r in reports)}
 
 
 def _first_error(first: int, results: dict[int, dict[str, Any]], workers: int) -> ConnectorError | None:

@@ -52,7 +52,8 @@ def test_progress_line_has_rate_retries_and_eta():
     ledger = _ledger(clock, 1500, 1000, retries=2)
     clock.now = 2.0
     line = Progress(ledger, lambda: 0.25, stream=io.StringIO()).line()
-    assert line == "1,500 rows read, 1,000 delivered, 500 rows/s, 2 retries, ETA 6s"
+    # 1,500 rows read at 25% of the input: 6,000 in all, 5,000 still to deliver at 500 rows/s.
+    assert line == "1,500 rows read, 1,000 delivered, 500 rows/s; 2 retries, ETA 10s"
     assert "ETA" not in Progress(ledger, lambda: None, stream=io.StringIO()).line()
 
 
@@ -91,3 +92,20 @@ def test_text_logs_prefix():
         setup_logging("text")
     assert stream.getvalue().splitlines() == ["braze-export: hello", "braze-export: error: bad"]
     assert logging.getLogger("braze_export").propagate is False
+
+
+def test_progress_line_shows_the_pace_against_the_budget_in_flight_and_latency():
+    from types import SimpleNamespace
+
+    clock = Clock()
+    ledger = _ledger(clock, 7500, 7500)
+    for _ in range(100):
+        ledger.request(latency_s=0.1)
+    clock.now = 1.0
+    progress = Progress(ledger, lambda: None, stream=io.StringIO())
+    live = SimpleNamespace(in_flight=12, limit=16, latency_s=0.098, budget_per_second=1000.0)
+    progress.watch(SimpleNamespace(live=lambda: live))
+    figures = progress.figures()
+    assert (figures["requests_per_second"], figures["budget_share"], figures["in_flight"]) == (100.0, 0.1, 12)
+    assert progress.line(figures) == ("7,500 rows read, 7,500 delivered, 7,500 rows/s; 100 requests/s of 1,000 "
+                                      "allowed, 12 in flight, latency 98 ms; 0 retries")
