@@ -56,7 +56,7 @@ class Delivery:
         self.controller = Controller(policy.concurrency, pacer.rate, clock)
         lanes = policy.lanes or policy.concurrency.most
         self._lanes = lanes
-        self._max_pending = lanes * (policy.queue_depth + 1) + policy.concurrency.most
+        self._queue_depth = policy.queue_depth
         self._open = Lanes(lanes, policy.max_objects, clock)
         self._batchers = self._open.batchers
         self._hand = threading.Lock()                    # the open batches: the reading thread, the flusher
@@ -67,6 +67,7 @@ class Delivery:
         self._beat = threading.Condition(self._lock)     # the flusher waits here for its next beat
         self._closing = False
         self._flushed = False
+        self._held = False      # the reading thread waits for room: partial batches are not stale then
         self._busy = 0                                   # senders in a request now
         self.busy_most = 0                               # the most requests in flight at once
         self._parked: list[tuple[float, int, Batch]] = []     # (due, order, batch) to send again
@@ -108,8 +109,15 @@ class Delivery:
                 if self._schedule.close(batch):
                     self._wake(1)
         with self._lock:
-            while self._schedule.pending >= self._max_pending and self._stop.error is None:
+            while self._schedule.pending >= self._room_for() and self._stop.error is None:
+                self._held = True
                 self._room.wait(ROOM_WAIT_S)
+            self._held = False
+
+    def _room_for(self) -> int:
+        """Batches closed and not yet settled that the reading thread may run ahead by: a few per
+        request the controller allows in flight now, so that memory follows the pace."""
+        return (self._queue_depth + 1) * self.controller.limit + 16
 
     def abort(self, error: JobError) -> None:
         """Stop: nothing more is sent; what is still waiting is counted as failed."""
@@ -157,6 +165,8 @@ class Delivery:
     def _wake(self, ready: int) -> None:
         """`ready` batches became ready (the lock is held): tell senders, start more if allowed."""
         if ready:
+            if self._busy >= self.controller.limit:
+                self.controller.waited()        # work waits for a slot: more in flight may help
             idle = len(self._threads) - self._busy
             limit = min(self.controller.limit, self._policy.concurrency.most)
             while idle < ready and len(self._threads) < limit and not self._stop.error:
@@ -229,4 +239,5 @@ class Delivery:
                     self._wake(self._schedule.resume(heapq.heappop(self._parked)[2]))
             self.controller.tick()
             with self._hand, self._lock:
-                self._wake(self._schedule.merge(self._open.stale(self._clock() - wait, self._schedule.idle)))
+                if not self._held:      # a slow input, not one held back: send what waited
+                    self._wake(self._schedule.merge(self._open.stale(self._clock() - wait, self._schedule.idle)))

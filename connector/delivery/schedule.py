@@ -91,7 +91,9 @@ class Schedule:
         return woken
 
     def merge(self, partial: list[Batch]) -> int:
-        """Close `partial` as few batches per array as the object limit allows, in lane order."""
+        """Close `partial` as few batches per array as the object limit allows, in lane order. A
+        lane's rows are never split between two merged batches, so the merged batches of one call
+        hold different lanes and go out side by side (not one after another)."""
         woken = 0
         by_array: dict[str, list[Batch]] = {}
         for batch in partial:
@@ -99,15 +101,13 @@ class Schedule:
         for array, batches in by_array.items():
             merged: Batch | None = None
             for part in batches:
-                for entry in part.entries:
-                    if merged is None:
-                        merged = Batch(array, opened=part.opened)
-                    merged.entries.append(entry)
-                    if part.lanes[0] not in merged.lanes:
-                        merged.lanes += part.lanes
-                    if len(merged.entries) >= self._max:
-                        woken += self.close(merged)
-                        merged = None
+                if merged is not None and len(merged.entries) + len(part.entries) > self._max:
+                    woken += self.close(merged)
+                    merged = None
+                if merged is None:
+                    merged = Batch(array, opened=part.opened)
+                merged.entries.extend(part.entries)
+                merged.lanes += tuple(lane for lane in part.lanes if lane not in merged.lanes)
             if merged is not None:
                 woken += self.close(merged)
         return woken
