@@ -14,6 +14,7 @@ from typing import Callable, Protocol
 from connector.braze.outcome import Kind, Outcome
 from connector.delivery.actions import ACTIONS, RESENDS, Action
 from connector.delivery.batching import MAX_BODY_BYTES, Batch, Encoder, array_body, sendable
+from connector.delivery.bodies import AnswerReader, as_classified
 from connector.delivery.pacing import Pacer
 from connector.delivery.retry import RetriesExhausted, RetryPolicy, RetryState
 from connector.errors import AuthError, DeliveryError, JobError
@@ -57,6 +58,7 @@ class DeliveryPolicy:
     queue_depth: int = 2            # batches waiting per lane, on average: bounds memory
     max_wait_s: float = 1.0         # a partial batch waits this long for more rows, if its lane is idle
     encode: Encoder = array_body
+    read_answer: AnswerReader = as_classified    # the endpoint's own per-entry errors (delivery/bodies.py)
 
 
 class Stop:
@@ -123,7 +125,7 @@ class Attempts:
                 if self._journal is not None:
                     self._journal.sending(batch)
                 sent_at = self._wall()
-            outcome = transport.post(policy.path, payload)
+            outcome = policy.read_answer(transport.post(policy.path, payload))
             attempts += 1
             self._tally.request(unknown_fate=outcome.kind is Kind.UNKNOWN_FATE)
             rate = outcome.rate

@@ -32,7 +32,8 @@ class Plan:
 
 def writer_options(settings: Settings) -> WriterOptions:
     return WriterOptions(pre_formatted_fields=frozenset(settings.pre_formatted_fields),
-                         update_existing_only=settings.update_existing_only, null_values=settings.null_values)
+                         update_existing_only=settings.update_existing_only, null_values=settings.null_values,
+                         subscription_group_id=settings.subscription_group_id)
 
 
 def writer_columns(settings: Settings, columns: Sequence[str] | None) -> Sequence[str] | None:
@@ -57,6 +58,8 @@ def delivery_policy(settings: Settings, card: ModeCard) -> DeliveryPolicy:
             total_s=settings.maximum_retry_duration_millis / 1000,
         ),
         resend_unknown=card.replay_safe or settings.event_delivery != "at_most_once",
+        encode=card.encode,
+        read_answer=card.read_answer,
     )
 
 
