@@ -105,6 +105,7 @@ def _build(data: Mapping[str, Any], base_dir: str) -> Settings:
         allow_custom_endpoint=values["allow_custom_endpoint"],
         sandbox_db=values["sandbox_db"],
         workers=int(values["workers"]),
+        subscription_group_id=values.get("subscription_group_id"),
     )
 
 

@@ -69,3 +69,4 @@ class Settings:
     allow_custom_endpoint: bool
     sandbox_db: str
     workers: int = 1  # processes sharing the export by user (connector/parallel.py)
+    subscription_group_id: str | None = None  # user_subscription: the group of rows that give none
