@@ -12,7 +12,7 @@ from typing import Any
 from connector.config import Settings, load_config, parse_config
 from connector.errors import ConfigError, InvalidRow, JobError
 from connector.outcomes.ledger import Counts, Ledger
-from connector.outcomes.outputs import check_outputs
+from connector.pipeline.outputs import check_outputs
 from connector.outcomes.report import summary, write_report
 from connector.pipeline import ExportOptions, JobResult, prepare, run_export
 

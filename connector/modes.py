@@ -11,18 +11,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
+from connector.delivery.batching import Encoder, array_body
+from connector.delivery.bodies import AnswerReader, as_classified, rename_errors, subscription_groups
 from connector.errors import ConfigError
 from connector.keys import ALIAS, TRACK_KEYS, KeyColumns
+from connector.writers import merges, renames, subscriptions
 from connector.writers.attributes import AttributesWriter
 from connector.writers.base import Writer, WriterOptions
 from connector.writers.events import EventsWriter, PurchasesWriter
+from connector.writers.merges import MergeWriter
+from connector.writers.renames import RenameWriter
+from connector.writers.subscriptions import SubscriptionWriter
 from connector.writers.users import DeleteWriter, IdentifyWriter, NewAliasWriter
 
 # Braze's default rate limits per bucket, in requests per second (reference/braze-api.md §6):
-# /users/track 3,000 per 3 s; identify, alias/new, delete and merge share 20,000 per minute.
-BUCKET_RATES: Mapping[str, float] = MappingProxyType({"track": 1000.0, "users": 20000.0 / 60})
+# /users/track 3,000 per 3 s; identify, alias/new, delete and merge share 20,000 per minute;
+# the subscription endpoints share 5,000 per minute; external id renames have 1,000 per minute.
+BUCKET_RATES: Mapping[str, float] = MappingProxyType({
+    "track": 1000.0, "users": 20000.0 / 60, "subscription": 5000.0 / 60, "rename": 1000.0 / 60})
 # /users/track objects per request, by track_object_limit.
 TRACK_OBJECT_LIMITS: Mapping[str, int] = MappingProxyType({"combined_75": 75, "per_array_75": 75, "combined_50": 50})
 
@@ -40,6 +48,9 @@ class ModeCard:
     keys: KeyColumns                    # the columns that identify a user, in Braze's order
     delta: bool = False                 # `delta: true` applies
     dedupe: bool = False                # `dedupe_key` applies
+    encode: Encoder = array_body        # a request's body of its objects (connector/delivery/bodies.py)
+    read_answer: AnswerReader = as_classified   # the endpoint's own per-entry errors, if it has some
+    describe: Callable[[Any], str] | None = None    # cannot be undone: one line per object for --dry-run
 
     @property
     def name(self) -> str:
@@ -74,6 +85,14 @@ CARDS: tuple[ModeCard, ...] = (     # in the order the schema offers them
              "track", replay_safe=True, keys=TRACK_KEYS, delta=True),
     ModeCard("user_delete", None, DeleteWriter, "/users/delete", ("external_ids", "braze_ids", "user_aliases"), 50,
              "users", replay_safe=True, keys=_DELETE_KEYS),
+    ModeCard("user_subscription", None, SubscriptionWriter, "/v2/subscription/status/set",
+             tuple(subscriptions.ARRAYS.values()), 50, "subscription", replay_safe=True, keys=subscriptions.KEYS,
+             delta=True, encode=subscription_groups),
+    ModeCard("user_merge", None, MergeWriter, "/users/merge", ("merge_updates",), 50, "users", replay_safe=True,
+             keys=merges.KEYS, describe=merges.describe),
+    ModeCard("user_rename_external_id", None, RenameWriter, "/users/external_ids/rename", ("external_id_renames",),
+             50, "rename", replay_safe=True, keys=renames.KEYS, read_answer=rename_errors,
+             describe=renames.describe),
 )
 _BY_NAME: Mapping[tuple[str, str | None], ModeCard] = MappingProxyType({(c.mode, c.record_type): c for c in CARDS})
 

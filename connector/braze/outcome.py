@@ -22,7 +22,7 @@ from __future__ import annotations
 import enum
 import json
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from connector.braze.ratelimit import RateInfo, parse_rate_headers
@@ -57,6 +57,9 @@ class Outcome:
     errors: tuple[ObjectError, ...] = ()
     rate: RateInfo = RateInfo()
     others_accepted: bool = True    # PARTIAL: the objects `errors` does not name were accepted
+    # The answer's JSON object, for an endpoint's own per-entry errors (read by its mode's card,
+    # connector/delivery/bodies.py); never shown: it may hold ids.
+    answer: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
 
 
 # Status -> kind, for the answers that carry no per-object errors.
@@ -104,9 +107,9 @@ def classify_response(status: int, headers: Mapping[str, str], text: str, now: f
     message = str(body.get("message") or f"HTTP {status}")[:_MESSAGE_LIMIT]
     errors = _object_errors(body)
     if 200 <= status < 300:
-        return Outcome(Kind.PARTIAL if errors else Kind.DELIVERED, status, message, errors, rate)
+        return Outcome(Kind.PARTIAL if errors else Kind.DELIVERED, status, message, errors, rate, answer=body)
     if status == 400 and errors:
-        return Outcome(Kind.PARTIAL, status, message, errors, rate, others_accepted=False)
+        return Outcome(Kind.PARTIAL, status, message, errors, rate, others_accepted=False, answer=body)
     if status >= 500:
         return Outcome(Kind.RETRY, status, message, (), rate)
     return Outcome(_BY_STATUS.get(status, Kind.FATAL), status, message, (), rate)

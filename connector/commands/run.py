@@ -10,7 +10,7 @@ from typing import Callable
 from connector.config import Settings
 from connector.errors import ConfigError, ConnectorError, JobError
 from connector.outcomes.ledger import Ledger
-from connector.outcomes.outputs import check_outputs, ready_to_write
+from connector.pipeline.outputs import check_outputs, ready_to_write
 from connector.outcomes.report import summary, write_report
 from connector.pipeline import ExportOptions, JobResult, failed_before_start, prepare, run_export
 from connector.progress import Progress

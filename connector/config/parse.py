@@ -115,6 +115,7 @@ def _build(data: Mapping[str, Any], base_dir: str, origins: Mapping[str, str]) -
         sandbox_db=values["sandbox_db"],
         workers=int(values["workers"]),
         origins=MappingProxyType(dict(origins)),
+        subscription_group_id=values.get("subscription_group_id"),
     )
 
 

@@ -18,6 +18,7 @@ from connector.config.schema import load_schema
 from connector.config.sqlurl import backend_of, url_problem
 from connector.config.statement import read_only_problem
 from connector.modes import CARDS, cards_where
+from connector.writers.subscriptions import group_problem
 
 Rule = Callable[[Mapping[str, Any]], list[str]]
 
@@ -115,6 +116,18 @@ def delta_rule(data: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def subscription_rule(data: Mapping[str, Any]) -> list[str]:
+    """subscription_group_id only with user_subscription, and a subscription group id (a UUID)."""
+    group = data.get("subscription_group_id")
+    if not isinstance(group, str) or not group:
+        return []
+    mode = data.get("mode")
+    if isinstance(mode, str) and mode != "user_subscription":
+        return ["subscription_group_id: is only allowed when mode is user_subscription"]
+    problem = group_problem(group)
+    return [f"subscription_group_id: {problem}"] if problem else []
+
+
 def dedupe_rule(data: Mapping[str, Any]) -> list[str]:
     """dedupe_key needs a state_file, and a mode whose card it applies to."""
     if "dedupe_key" not in data:
@@ -205,8 +218,8 @@ def workers_rule(data: Mapping[str, Any]) -> list[str]:
     return []
 
 
-RULES: tuple[Rule, ...] = (endpoint_rule, api_key_rule, retry_rule, delta_rule, dedupe_rule, input_rule,
-                           workers_rule)
+RULES: tuple[Rule, ...] = (endpoint_rule, api_key_rule, retry_rule, subscription_rule, delta_rule, dedupe_rule,
+                           input_rule, workers_rule)
 
 
 def rule_problems(data: Mapping[str, Any]) -> list[str]:

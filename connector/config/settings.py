@@ -76,6 +76,7 @@ class Settings:
     allow_custom_endpoint: bool
     sandbox_db: str
     workers: int = 1  # processes sharing the export by user (connector/workers/)
+    subscription_group_id: str | None = None  # user_subscription: the group of rows that give none
     origins: Mapping[str, str] = field(default_factory=dict)  # key -> the text as written, where it took a ${VAR}
 
     def shown(self, key: str) -> str:

@@ -16,6 +16,7 @@ from connector.delivery.actions import ACTIONS, RESENDS, Action
 from connector.delivery.batching import MAX_BODY_BYTES, Batch, Encoder, array_body, sendable
 from connector.delivery.breaker import Breaker
 from connector.delivery.concurrency import ConcurrencyPolicy, Controller
+from connector.delivery.bodies import AnswerReader, as_classified
 from connector.delivery.pacing import Pacer
 from connector.delivery.retry import RetriesExhausted, RetryPolicy, RetryState
 from connector.errors import AuthError, DeliveryError, JobError
@@ -64,6 +65,7 @@ class DeliveryPolicy:
     max_wait_s: float = 1.0         # a partial batch waits this long for more rows, if its lane is idle
     stop_grace_s: float = 5.0       # after a stop, requests in flight get this long to end, then are cut
     encode: Encoder = array_body
+    read_answer: AnswerReader = as_classified    # the endpoint's own per-entry errors (delivery/bodies.py)
 
 
 class Stop:
@@ -168,7 +170,7 @@ class Attempts:
                 self._journal.sending(part)
             sending.sent_at = self._wall()
         started = self._clock()
-        outcome = transport.post(policy.path, payload)
+        outcome = policy.read_answer(transport.post(policy.path, payload))
         latency = self._clock() - started
         sending.attempts += 1
         answered = outcome.status is not None

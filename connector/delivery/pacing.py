@@ -63,9 +63,9 @@ class Pacer:
         self._second = _Bucket(policy.per_second, policy.burst, now)
         self._hour = None
         if policy.per_hour:
-            # Spread evenly: a few seconds' burst at most, and a refill that keeps any hour
+            # Spread evenly: a second's burst at most, and a refill that keeps any hour
             # (Braze's hourly windows start at the top of the hour) within per_hour requests.
-            burst = max(1.0, policy.per_hour / 3600 * 5)
+            burst = max(1.0, policy.per_hour / 3600)
             self._hour = _Bucket((policy.per_hour - burst) / 3600, burst, now)
         self._paused_until = 0.0
         self._capped_until = 0.0

@@ -20,6 +20,7 @@ from connector.outcomes.ledger import Ledger
 from connector.outcomes.rejects import RejectFile
 from connector.outcomes.report import build_report, exit_code
 from connector.pipeline.endpoint import DryRun, braze_endpoint, clients
+from connector.pipeline.listing import WouldDo
 from connector.pipeline.plan import Plan
 from connector.pipeline.pump import Pump, Rows
 from connector.pipeline.signals import stop_on_signals
@@ -77,7 +78,8 @@ def _deliver(plan: Plan, rows: Rows, ledger: Ledger, rejects: RejectFile, option
              state: StateSession | None) -> JobResult:
     error: ConnectorError | None = None
     gate = state.gate if state is not None else None
-    outcomes = Fanout(*([gate] if gate is not None else []), ledger, rejects, *options.sinks)
+    listing = [WouldDo(plan.card.describe)] if options.dry_run and plan.card.describe is not None else []
+    outcomes = Fanout(*([gate] if gate is not None else []), ledger, rejects, *options.sinks, *listing)
     with _transports(plan.settings, options.dry_run) as transports:
         delivery = Delivery(plan.delivery, transports, Pacer(plan.pacing), outcomes, ledger,
                             journal=gate, seed=options.seed)

@@ -36,7 +36,7 @@ def writer_options(settings: Settings) -> WriterOptions:
     shown = {key[len(prefix):]: text for key, text in settings.origins.items() if key.startswith(prefix)}
     return WriterOptions(pre_formatted_fields=frozenset(settings.pre_formatted_fields),
                          update_existing_only=settings.update_existing_only, null_values=settings.null_values,
-                         shown=shown)
+                         shown=shown, subscription_group_id=settings.subscription_group_id)
 
 
 def writer_columns(settings: Settings, columns: Sequence[str] | None) -> Sequence[str] | None:
@@ -61,6 +61,8 @@ def delivery_policy(settings: Settings, card: ModeCard) -> DeliveryPolicy:
             total_s=settings.maximum_retry_duration_millis / 1000,
         ),
         resend_unknown=card.replay_safe or settings.event_delivery != "at_most_once",
+        encode=card.encode,
+        read_answer=card.read_answer,
     )
 
 

@@ -1,8 +1,10 @@
-"""Delta of one attributes object against what Braze acknowledged: pure, no I/O.
+"""Delta of one attributes object (or one subscription state) against what Braze acknowledged: pure, no I/O.
 
 The state keeps, per user, a map attribute name id -> 8-byte fingerprint of the value Braze
 acknowledged. An absent name means Braze holds no value from us (or null). UNKNOWN marks a value
 changed by an operator (`inc`, `add`/`remove`, `$add`/`$remove`/`$update`): any value is sent after it.
+A subscription state is kept the same way, under the name `$subscription_group:<group id>` (no
+attribute can be named so: a name starting with `$` is refused).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ FLAGS = frozenset({"_update_existing_only", "_merge_objects"})
 PRIMARY = frozenset({"external_id", "braze_id", "user_alias"})
 _OPERATOR_SETS = (frozenset({"inc"}), frozenset({"add", "remove"}), frozenset({"$add", "$remove", "$update"}))
 _PAIR = struct.Struct("<I8s")
+GROUP_NAME = "$subscription_group:"
 
 Fingerprints = dict[int, bytes]        # name id -> fingerprint
 Changes = dict[int, "bytes | None"]    # name id -> new fingerprint, None = removed (null sent)
@@ -99,3 +102,17 @@ def apply(stored: Fingerprints, changes: Changes) -> Fingerprints:
         else:
             result[nid] = fp
     return result
+
+
+Differ = Callable[[Mapping[str, Any], UserKey, Callable[[int], "bytes | None"], Callable[[str], int], bool], Verdict]
+
+
+def subscription_diff(body: Mapping[str, Any], user_key: UserKey, current: Callable[[int], bytes | None],
+                      name_id: Callable[[str], int], known_user: bool) -> Verdict:
+    """One user's state in one group (a user_subscription object): not sent when Braze acknowledged
+    that state for that user and group before; `use_double_opt_in_logic` does not count."""
+    nid = name_id(GROUP_NAME + str(body["subscription_group_id"]))
+    fp = value_fp(body["subscription_state"])
+    if current(nid) == fp:
+        return Verdict(None, {}, 0)
+    return Verdict(dict(body), {nid: fp}, 0)

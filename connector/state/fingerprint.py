@@ -39,6 +39,8 @@ def config_fingerprint(settings: Settings) -> str:
         "dedupe_key": settings.dedupe_key,
         "input": [spec.format, spec.query, spec.delimiter, spec.encoding, sorted(spec.columns.items())],
     }
+    if settings.subscription_group_id is not None:      # only when set: older jobs keep their fingerprint
+        parts["subscription_group_id"] = settings.subscription_group_id
     return hashlib.blake2b(canonical(parts), digest_size=16).hexdigest()
 
 

@@ -14,7 +14,7 @@ from connector.errors import InvalidRow, JobError
 from connector.keys import UserKey
 from connector.outcomes import Outcomes, Settlement, refused
 from connector.rows import Entry
-from connector.state.delta import Changes, diff
+from connector.state.delta import Changes, Differ, diff
 from connector.state.fingerprint import canonical, key_hash
 from connector.state.store import Settled, StateStore
 from connector.writers.base import Item
@@ -55,9 +55,10 @@ class Gate:
     are not sent; the journal side records batches in flight and what Braze acknowledged."""
 
     def __init__(self, store: StateStore, *, scope: str, delta: bool, dedupe_key: str | None,
-                 lose_unknown: bool = False) -> None:
+                 lose_unknown: bool = False, differ: Differ = diff) -> None:
         self._store = store
         self._lose_unknown = lose_unknown   # rows of unknown fate are failed for good (at_most_once)
+        self._differ = differ           # how an object compares with what Braze acknowledged
         self._outcomes: Outcomes | None = None
         self._scope = scope
         self._delta = delta
@@ -146,7 +147,7 @@ class Gate:
                     return mine[1][nid]
                 return seen.get(nid) if seen is not None else None
 
-            verdict = diff(item.body, item.key, current, store.name_id, seen is not None or mine is not None)
+            verdict = self._differ(item.body, item.key, current, store.name_id, seen is not None or mine is not None)
             self.counts["attributes_unchanged"] += verdict.unchanged
             if verdict.body is None:
                 self.counts["rows_unchanged"] += 1

@@ -9,6 +9,7 @@ from typing import Any
 from connector.config import Settings
 from connector.config.settings import InputSettings
 from connector.errors import JobError
+from connector.state.delta import diff, subscription_diff
 from connector.state.fingerprint import config_fingerprint, input_identity
 from connector.state.gate import Gate
 from connector.state.lock import StateLock
@@ -35,7 +36,8 @@ class StateSession:
             self._lock.release()
             raise
         self.gate = Gate(self.store, scope=f"{settings.endpoint}\0{settings.track_record_type}",
-                         delta=settings.delta, dedupe_key=settings.dedupe_key, lose_unknown=lose_unknown)
+                         delta=settings.delta, dedupe_key=settings.dedupe_key, lose_unknown=lose_unknown,
+                         differ=subscription_diff if settings.mode == "user_subscription" else diff)
 
     def _begin(self, settings: Settings, resume_input: InputSettings | None, restart: bool,
                lose: bool) -> JobStart:

@@ -20,6 +20,7 @@ class WriterOptions:
     update_existing_only: bool = False
     null_values: str = "skip"  # "skip" | "unset"
     shown: Mapping[str, str] = field(default_factory=dict)  # a pre-formatted name as written, if from ${VAR}
+    subscription_group_id: str | None = None  # user_subscription: the group of rows without one
 
     def __post_init__(self) -> None:
         if self.null_values not in ("skip", "unset"):
@@ -30,9 +31,11 @@ class Item(NamedTuple):
     """One Braze object made from one row.
 
     array: the request array it goes in ("attributes", "events", "purchases",
-        "aliases_to_identify", "user_aliases", or for deletes "external_ids", "braze_ids",
-        "user_aliases"); objects of different arrays never share a request.
-    body: the JSON-ready object (a dict; a plain string for external_ids / braze_ids deletes).
+        "aliases_to_identify", "user_aliases", "merge_updates", "external_id_renames", for deletes
+        "external_ids", "braze_ids", "user_aliases", and for subscriptions the identifier kind
+        "external_ids", "emails" or "phones"); objects of different arrays never share a request.
+    body: the JSON-ready object (a dict; a plain string for external_ids / braze_ids deletes; for
+        a subscription, a one-user `subscription_groups` entry that the card's encoder merges).
     key: the user it concerns (connector.keys), so that rows of one user are delivered in order.
     """
 

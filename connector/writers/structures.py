@@ -74,7 +74,8 @@ def enum(choices: tuple[str, ...]) -> Converter:
     return convert
 
 
-def _is_uuid(v: Any) -> bool:
+def is_uuid(v: Any) -> bool:
+    """A UUID in its canonical 8-4-4-4-12 hexadecimal form (a subscription group id)."""
     if not isinstance(v, str) or len(v) != 36:
         return False
     parts = v.split("-")
@@ -88,7 +89,7 @@ def subscription_groups(column: str, v: Any) -> Any:
     for group in v:
         if type(group) is not dict:
             raise InvalidRow(column, "each entry must be an object with subscription_group_id and subscription_state")
-        if not _is_uuid(group.get("subscription_group_id")):
+        if not is_uuid(group.get("subscription_group_id")):
             raise InvalidRow(column, "subscription_group_id must be a UUID")
         if group.get("subscription_state") not in ("subscribed", "unsubscribed"):
             raise InvalidRow(column, 'subscription_state must be "subscribed" or "unsubscribed"')

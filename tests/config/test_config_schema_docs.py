@@ -57,7 +57,8 @@ def test_the_key_is_marked_secret() -> None:
 
 def test_fixed_enums() -> None:
     props = load_schema()["properties"]
-    assert props["mode"]["enum"] == ["user_new_alias", "user_identifying", "user_track", "user_delete"]
+    assert props["mode"]["enum"] == ["user_new_alias", "user_identifying", "user_track", "user_delete",
+                                     "user_subscription", "user_merge", "user_rename_external_id"]
     assert props["track_record_type"]["enum"] == ["custom_events", "purchases", "user_profile_attributes"]
     assert props["null_values"]["enum"] == ["skip", "unset"]
     assert props["track_object_limit"]["enum"] == ["combined_75", "per_array_75", "combined_50"]
@@ -83,7 +84,7 @@ def test_docs_state_each_default() -> None:
 def test_there_is_an_example_per_mode_and_record_type() -> None:
     names = {path.name for path in EXAMPLES}
     assert {"quickstart.yml", "events.yml", "purchases.yml", "new_alias.yml", "identify.yml",
-            "delete.yml", "production.yml"} <= names
+            "delete.yml", "production.yml", "subscription.yml", "merge.yml", "rename.yml"} <= names
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)

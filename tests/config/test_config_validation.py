@@ -76,7 +76,8 @@ def test_every_problem_is_collected_with_its_path() -> None:
         "requests_per_second": 0, "pre_formatted_fields": ["a", 3],
     })
     assert set(problems) == {
-        "mode: must be one of user_new_alias, user_identifying, user_track, user_delete",
+        "mode: must be one of user_new_alias, user_identifying, user_track, user_delete, user_subscription, "
+        "user_merge, user_rename_external_id",
         "concurrency: must be at least 1",
         "batch_size: must be at most 75",
         "skip_on_invalid_records: must be a boolean (true or false)",

@@ -30,6 +30,8 @@ CASES = {
     "retry_rule": ({"endpoint": "sandbox", **ATTRS, "initial_retry_interval_millis": 5000,
                     "maximum_retry_interval_millis": 100},
                    "initial_retry_interval_millis: must not exceed maximum_retry_interval_millis"),
+    "subscription_rule": ({"endpoint": "sandbox", **ATTRS, "subscription_group_id": "3f2b6a4e-8c1d-4e5f-9a7b-0c1d2e3f4a5b"},
+                          "subscription_group_id: is only allowed when mode is user_subscription"),
     "delta_rule": ({"endpoint": "sandbox", **EVENTS, "delta": True, "state_file": "st.db"},
                    "delta: applies to mode user_track with track_record_type user_profile_attributes"),
     "dedupe_rule": ({"endpoint": "sandbox", **ATTRS, "dedupe_key": "id", "state_file": "st.db"},

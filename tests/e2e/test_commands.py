@@ -15,7 +15,8 @@ def test_spec_prints_the_schema(job):
     assert proc.returncode == 0
     schema = json.loads(proc.stdout)
     assert schema["properties"]["api_key"]["writeOnly"] is True
-    assert schema["properties"]["mode"]["enum"] == ["user_new_alias", "user_identifying", "user_track", "user_delete"]
+    assert schema["properties"]["mode"]["enum"] == ["user_new_alias", "user_identifying", "user_track", "user_delete",
+                                                    "user_subscription", "user_merge", "user_rename_external_id"]
 
 
 def test_check_tells_a_good_key_from_a_bad_one_and_sends_no_user_data(job, sandbox):

@@ -231,9 +231,10 @@ def test_braze_rate_limit_headers_and_429s_are_obeyed(tmp_path, reset_style):
         received = collections.Counter(o["external_id"] for o in objects(sandbox))
         assert len(received) == 30 * 75 and set(received.values()) == {1}
         statuses = collections.Counter(r["status"] for r in sandbox.requests("/users/track"))
-        assert statuses[201] >= 30 and statuses[429] > 0
+        assert statuses[201] >= 30
         assert run.report["retries"] == statuses[429]
-        # Without pausing on the headers every request past the burst would be refused:
+        # Without pacing itself by the headers every request past the burst would be refused; with
+        # them (and rate_limit_reserve) the job slows before Braze refuses: few 429s, if any.
         assert statuses[429] < 15
 
 

@@ -16,6 +16,9 @@ from connector.modes import BUCKET_RATES, CARDS, MODES, RECORD_TYPES, card_for
     ("user_new_alias", None, "/users/alias/new", "users"),
     ("user_identifying", None, "/users/identify", "users"),
     ("user_delete", None, "/users/delete", "users"),
+    ("user_subscription", None, "/v2/subscription/status/set", "subscription"),
+    ("user_merge", None, "/users/merge", "users"),
+    ("user_rename_external_id", None, "/users/external_ids/rename", "rename"),
 ])
 def test_each_card_names_its_endpoint_and_bucket(mode, record_type, path, bucket):
     card = card_for(mode, record_type)
@@ -36,7 +39,7 @@ def test_limits_replay_safety_and_state_rules():
     assert attributes.objects_per_request("combined_50") == 50 and attributes.objects_per_request("per_array_75") == 75
     assert card_for("user_delete", None).objects_per_request("combined_50") == 50
     assert attributes.replay_safe and not events.replay_safe and not card_for("user_track", "purchases").replay_safe
-    assert [c.name for c in CARDS if c.delta] == ["user_track / user_profile_attributes"]
+    assert [c.name for c in CARDS if c.delta] == ["user_track / user_profile_attributes", "user_subscription"]
     assert [c.record_type for c in CARDS if c.dedupe] == ["custom_events", "purchases"]
 
 

@@ -145,6 +145,6 @@ def test_make_writer_refusals():
     with pytest.raises(ConfigError, match="track_record_type applies only to mode user_track, not user_delete"):
         make_writer("user_delete", "purchases", WriterOptions())
     with pytest.raises(ConfigError, match="mode must be one of"):
-        make_writer("user_merge", None, WriterOptions())
+        make_writer("user_upsert", None, WriterOptions())
     with pytest.raises(ConfigError, match="null_values must be skip or unset"):
         make_writer("user_delete", None, WriterOptions(null_values="drop"))
