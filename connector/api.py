@@ -47,6 +47,11 @@ class Report(Counts):
     latency_ms_p90: float | None = None
     latency_ms_p99: float | None = None
     in_flight_max: int = 0                               # the most requests in flight at once
+    rows_maybe_duplicated: int = 0   # events/purchases sent again after a request of unknown fate
+    rows_fate_unknown: int = 0       # failed rows whose request may or may not have reached Braze
+    attributes_sent: int = 0         # delta: attributes written (data points)
+    data_points: int = 0
+    data_points_saved: int = 0
 
     @property
     def ok(self) -> bool:

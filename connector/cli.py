@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     spec.set_defaults(func=cmd_spec)
 
     def config_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--log-format", choices=("text", "json"), default=argparse.SUPPRESS,
+                       help="as before the command: log lines as text or JSON")
         p.add_argument("--config", "-c", default=os.environ.get("BRAZE_EXPORT_CONFIG"),
                        help="config file (YAML or JSON; env BRAZE_EXPORT_CONFIG)")
         p.add_argument("--settings", default=os.environ.get("BRAZE_EXPORT_SETTINGS"),
@@ -46,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate the config; with a reachable endpoint, check the key")
     config_args(check)
+    check.add_argument("--strict", action="store_true",
+                       help="fail (exit 1) when the endpoint cannot be reached and the key is not checked")
     check.set_defaults(func=cmd_check)
 
     preview = sub.add_parser("preview", help="print the request bodies a run would send; no network")
@@ -62,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--restart", action="store_true",
                      help="forget the state_file's progress on this job and send every row again "
                           "(delta and dedupe_key still apply)")
+    run.add_argument("--limit", type=int, default=None,
+                     help="read only the first N rows: a sample run (the state_file does not count it "
+                          "as a complete run)")
     run.set_defaults(func=cmd_run)
 
     from connector.sandbox.command import register
@@ -69,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args: argparse.Namespace, extra: dict[str, Any] | None = None):
+def _settings(args: argparse.Namespace, extra: dict[str, Any] | None = None, offline: bool = False):
     from connector.config import load_config
 
     if not args.config and not args.settings:
@@ -77,7 +84,7 @@ def _settings(args: argparse.Namespace, extra: dict[str, Any] | None = None):
     overrides: dict[str, Any] = dict(extra or {})
     if args.input:
         overrides["input"] = {"path": args.input}
-    return load_config(args.config, settings_json=args.settings, overrides=overrides)
+    return load_config(args.config, settings_json=args.settings, overrides=overrides, offline=offline)
 
 
 def cmd_spec(args: argparse.Namespace) -> int:
@@ -90,7 +97,7 @@ def cmd_spec(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from connector.commands.check import check_settings
 
-    return check_settings(_settings(args))
+    return check_settings(_settings(args), strict=args.strict)
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
@@ -98,15 +105,17 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    return preview(_settings(args), args.limit, sys.stdout)
+    return preview(_settings(args, offline=True), args.limit, sys.stdout)    # sends nothing: no key needed
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from connector.commands.run import run_command
 
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be at least 1")
     extra = {"reject_file": args.reject_file} if args.reject_file else None
-    return run_command(lambda: _settings(args, extra), report_path=args.report,
-                       dry_run=args.dry_run, json_logs=args.log_format == "json", restart=args.restart)
+    return run_command(lambda: _settings(args, extra), report_path=args.report, dry_run=args.dry_run,
+                       json_logs=args.log_format == "json", restart=args.restart, limit=args.limit)
 
 
 def _terminate(signum: int, frame: object) -> None:

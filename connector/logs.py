@@ -61,3 +61,8 @@ def setup_logging(fmt: str = "text", stream: TextIO | None = None, level: int = 
     logger.setLevel(level)
     logger.propagate = False
     return logger
+
+
+def json_logging() -> bool:
+    """Whether the product's log lines are JSON records (for machines) rather than text."""
+    return any(isinstance(h.formatter, _JsonFormatter) for h in logging.getLogger(LOGGER).handlers)

@@ -7,7 +7,7 @@ import logging
 from connector.braze.client import BrazeClient
 from connector.braze.outcome import Kind
 from connector.config import Settings
-from connector.errors import AuthError
+from connector.errors import AuthError, JobError
 from connector.pipeline import prepare
 from connector.pipeline.endpoint import USER_AGENT, braze_endpoint
 from connector.sources import open_source
@@ -17,7 +17,9 @@ log = logging.getLogger("braze_export")
 KEY_CHECK_TIMEOUT_S = 10.0
 
 
-def check_settings(settings: Settings) -> int:
+def check_settings(settings: Settings, strict: bool = False) -> int:
+    """0 when the config, the header and the key are good; `strict`: 1 when the key could not be
+    checked because the endpoint did not answer."""
     prepare(settings, None)
     log.info("config: valid (mode %s%s)", settings.mode,
              f", {settings.track_record_type}" if settings.track_record_type else "")
@@ -37,7 +39,10 @@ def check_settings(settings: Settings) -> int:
         raise AuthError(f"the API key was refused (HTTP {outcome.status}): check the key, that the "
                         f"endpoint is your instance's REST host, and the key's permissions")
     if outcome.status is None:
-        log.warning("endpoint not reachable (%s): the API key was not checked", outcome.message)
+        if strict:
+            raise JobError(f"endpoint not reachable ({outcome.message}): the API key was not checked")
+        log.warning("endpoint not reachable (%s): the API key was not checked (--strict makes this exit 1)",
+                    outcome.message)
         return 0
     log.info("API key: accepted by %s (HTTP %s to an empty request)", _host(base_url), outcome.status)
     return 0

@@ -8,10 +8,10 @@ import sys
 from typing import Callable
 
 from connector.config import Settings
-from connector.errors import ConfigError, ConnectorError, JobError
+from connector.errors import ConfigError, ConnectorError, JobError, UsageError
 from connector.outcomes.ledger import Ledger
 from connector.pipeline.outputs import check_outputs, ready_to_write
-from connector.outcomes.report import summary, write_report
+from connector.outcomes.report import summary, warnings, write_report
 from connector.pipeline import ExportOptions, JobResult, failed_before_start, prepare, run_export
 from connector.progress import Progress
 from connector.sources import open_source
@@ -27,6 +27,8 @@ def finish(result: JobResult, report_path: str | None, shown_rejects: str | None
         log.error("%s", result.error)
     fields = {k: v for k, v in report.items() if k != "error"}
     log.info("%s", summary(report), extra={"fields": {"event": "summary", **fields}})
+    for warning in warnings(report):
+        log.warning("%s", warning)
     if report.get("reject_file"):
         log.info("rows not delivered, with their reasons: %s", shown_rejects or report["reject_file"])
     if report_path:
@@ -42,9 +44,13 @@ def finish(result: JobResult, report_path: str | None, shown_rejects: str | None
 
 
 def run_command(load: Callable[[], Settings], *, report_path: str | None, dry_run: bool,
-                json_logs: bool, restart: bool = False) -> int:
+                json_logs: bool, restart: bool = False, limit: int | None = None) -> int:
     try:
         settings = load()
+        if restart and settings.state_file is None:
+            raise UsageError("--restart forgets a state_file's progress, and the config has no state_file")
+        if limit is not None and settings.workers > 1:
+            raise UsageError("--limit reads the first rows of the input: it needs workers: 1")
         check_outputs(settings, report_path, dry_run=dry_run)
     except ConnectorError as exc:
         return finish(failed_before_start(exc), report_path)
@@ -55,13 +61,13 @@ def run_command(load: Callable[[], Settings], *, report_path: str | None, dry_ru
 
         result = run_parallel(settings, dry_run=dry_run, json_logs=json_logs)
     else:
-        result = _run_one(settings, dry_run, json_logs, restart)
+        result = _run_one(settings, dry_run, json_logs, restart, limit)
     if dry_run:
         log.info("dry run: nothing was sent")
     return finish(result, report_path, settings.shown("reject_file"))
 
 
-def _run_one(settings: Settings, dry_run: bool, json_logs: bool, restart: bool) -> JobResult:
+def _run_one(settings: Settings, dry_run: bool, json_logs: bool, restart: bool, limit: int | None) -> JobResult:
     ledger = Ledger()
     try:
         source = open_source(settings.input)
@@ -76,4 +82,5 @@ def _run_one(settings: Settings, dry_run: bool, json_logs: bool, restart: bool) 
             return failed_before_start(exc, ledger)
         with Progress(ledger, source.progress, json_logs=json_logs) as progress:
             return run_export(plan, source, ledger, ExportOptions(
-                dry_run=dry_run, resume_input=settings.input, restart=restart, on_delivery=progress.watch))
+                dry_run=dry_run, resume_input=settings.input, restart=restart, limit=limit,
+                on_delivery=progress.watch))

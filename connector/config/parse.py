@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
 MAX_KEY_FILE_BYTES = 64 * 1024
+OFFLINE_KEY = "not-needed-offline"     # the key of a config read by a command that sends nothing
 
 
 @lru_cache(maxsize=1)
@@ -41,13 +42,18 @@ def load_config(
     settings_json: str | None = None,
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] = os.environ,
+    offline: bool = False,
 ) -> Settings:
-    """Read the config file, merge --settings JSON then command-line overrides over it, validate."""
+    """Read the config file, merge --settings JSON then command-line overrides over it, validate.
+    `offline`: for a command that sends nothing (preview), the key is not needed nor read."""
     if path is None and settings_json is None:
         raise ConfigError("no config given: pass --config FILE or --settings JSON") from None
     data: dict[str, Any] = read_config_file(path) if path is not None else {}
     if settings_json is not None:
         data = merge(data, parse_settings_json(settings_json))
+    if offline:
+        data = {k: v for k, v in data.items() if k not in ("api_key", "api_key_file")}
+        data["api_key"] = OFFLINE_KEY
     origins: dict[str, str] = {}
     data = expand_env(data, environ, origins)
     if overrides:
@@ -70,10 +76,10 @@ def _build(data: Mapping[str, Any], base_dir: str, origins: Mapping[str, str]) -
     schema = load_schema()
     problems = schema_problems(_validator(), data)
     problems += rule_problems(data)
-    key, key_problem = _api_key(data, base_dir)
+    key, key_problem = _api_key(data, base_dir, origins.get("api_key_file"))
     if key_problem:
         problems.append(key_problem)
-    url, url_problem = _input_url(data.get("input"), base_dir)
+    url, url_problem = _input_url(data.get("input"), base_dir, origins.get("input.url_file"))
     if url_problem:
         problems.append(url_problem)
     if problems:
@@ -140,7 +146,7 @@ def _split_fields(value: Any) -> list[str]:
     return [item.strip() for item in items if item.strip()]
 
 
-def _input_url(raw: Any, base_dir: str) -> tuple[Secret | None, str | None]:
+def _input_url(raw: Any, base_dir: str, shown: str | None) -> tuple[Secret | None, str | None]:
     """An sql input's URL from input.url or input.url_file, or a problem; nothing when neither is usable."""
     if not isinstance(raw, Mapping) or raw.get("format") != "sql":
         return None, None
@@ -148,7 +154,7 @@ def _input_url(raw: Any, base_dir: str) -> tuple[Secret | None, str | None]:
         return Secret(raw["url"].strip()), None
     if not isinstance(raw.get("url_file"), str) or not raw["url_file"]:
         return None, None
-    text, problem = _secret_file(base_dir, raw["url_file"], "input.url_file", "a database URL")
+    text, problem = _secret_file(base_dir, raw["url_file"], "input.url_file", "a database URL", shown)
     if text is None:
         return None, problem
     problem = url_problem(text)
@@ -177,13 +183,13 @@ def _input_settings(raw: Mapping[str, Any], properties: Mapping[str, Any], url: 
     )
 
 
-def _api_key(data: Mapping[str, Any], base_dir: str) -> tuple[Secret | None, str | None]:
+def _api_key(data: Mapping[str, Any], base_dir: str, shown: str | None) -> tuple[Secret | None, str | None]:
     """The key from api_key or api_key_file, or a problem; nothing when the types are wrong."""
     if "api_key" in data:
         return (Secret(data["api_key"]), None) if isinstance(data["api_key"], str) else (None, None)
     if not isinstance(data.get("api_key_file"), str) or not data["api_key_file"]:
         return None, None
-    key, problem = _secret_file(base_dir, data["api_key_file"], "api_key_file", "an API key")
+    key, problem = _secret_file(base_dir, data["api_key_file"], "api_key_file", "an API key", shown)
     if key is None:
         return None, problem
     if not is_token(key):
@@ -191,16 +197,17 @@ def _api_key(data: Mapping[str, Any], base_dir: str) -> tuple[Secret | None, str
     return Secret(key), None
 
 
-def _secret_file(base_dir: str, name: str, key: str, holds: str) -> tuple[str | None, str | None]:
+def _secret_file(base_dir: str, name: str, key: str, holds: str,
+                 shown: str | None = None) -> tuple[str | None, str | None]:
     """The stripped text of a file holding a secret, or a problem that never quotes it."""
     path = Path(base_dir, name)
     try:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_KEY_FILE_BYTES + 1)
     except FileNotFoundError:
-        return None, f"{key}: the file does not exist"
+        return None, f"{key}: the file {shown or name} does not exist"
     except IsADirectoryError:
-        return None, f"{key}: is a directory, not a file"
+        return None, f"{key}: {shown or name} is a directory, not a file"
     except OSError as exc:
         return None, f"{key}: the file cannot be read ({exc.strerror})"
     if len(raw) > MAX_KEY_FILE_BYTES:

@@ -19,6 +19,7 @@ from connector.delivery.concurrency import ConcurrencyPolicy, Controller
 from connector.delivery.bodies import AnswerReader, as_classified
 from connector.delivery.pacing import Pacer
 from connector.delivery.retry import RetriesExhausted, RetryPolicy, RetryState
+from connector.delivery.retrylog import RetryLog
 from connector.errors import AuthError, DeliveryError, JobError
 from connector.outcomes import Outcomes, Refusal, Settlement, refused
 
@@ -116,11 +117,11 @@ class Attempts:
     """Advances batches for every sender thread; a sender owns a batch while it steps it."""
 
     def __init__(self, policy: DeliveryPolicy, pacer: Pacer, outcomes: Outcomes, tally: Tally, stop: Stop, *,
-                 controller: Controller, breaker: Breaker, journal: Journal | None = None,
+                 controller: Controller, breaker: Breaker, retries: RetryLog, journal: Journal | None = None,
                  clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time) -> None:
         self._policy, self._pacer, self._outcomes, self._tally = policy, pacer, outcomes, tally
         self._stop, self._journal, self._clock, self._wall = stop, journal, clock, wall
-        self._controller, self._breaker = controller, breaker
+        self._controller, self._breaker, self._retries = controller, breaker, retries
 
     def step(self, sending: Sending, transport: Transport, rng: random.Random) -> float | None:
         """Send the batch's next part (again): None once every row is settled, else the seconds to
@@ -198,8 +199,7 @@ class Attempts:
         if action is Action.WAIT_FOR_BUCKET:      # the whole bucket waits what Braze asked
             pacer.pause(min(rate.retry_after, policy.retry.maximum_s) if rate.retry_after is not None else wait)
         self._tally.retry()
-        log.warning("retry %d/%d of %s after %s; waiting %.2fs", sending.state.retries,
-                    policy.retry.maximum_retries, part.rows, _describe(outcome), wait)
+        self._retries.retried(sending.state.retries, policy.retry.maximum_retries, part.rows, _describe(outcome), wait)
         return wait
 
     def _answer(self, part: Batch, outcome: Outcome, action: Action, sending: Sending) -> None:

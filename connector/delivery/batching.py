@@ -55,9 +55,11 @@ class Batch:
 
     @property
     def rows(self) -> str:
-        """'rows 3-77' for log lines."""
+        """'75 rows, from row 3 to 77' (or 'row 3') for log lines: how many, and where."""
         first, last = self.entries[0].row, self.entries[-1].row
-        return f"row {first}" if first == last else f"rows {first}-{last}"
+        if len(self.entries) == 1:
+            return f"row {first}"
+        return f"{len(self.entries)} rows, from row {first} to {last}"
 
 
 def sendable(entry: Entry) -> bool:

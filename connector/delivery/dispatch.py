@@ -23,9 +23,11 @@ from connector.delivery.batching import Batch
 from connector.delivery.breaker import Breaker
 from connector.delivery.concurrency import Controller
 from connector.delivery.pacing import Pacer
+from connector.delivery.retrylog import RetryLog
 from connector.delivery.schedule import Lanes, Schedule
 from connector.errors import JobError
 from connector.keys import UserKey
+from connector.logs import json_logging
 from connector.outcomes import Outcomes, refused
 from connector.rows import Entry
 
@@ -72,8 +74,9 @@ class Delivery:
         self.busy_most = 0                               # the most requests in flight at once
         self._parked: list[tuple[float, int, Batch]] = []     # (due, order, batch) to send again
         self._order = itertools.count()
+        self._retries = RetryLog(json_logging())
         self._attempts = Attempts(policy, pacer, outcomes, tally, self._stop, controller=self.controller,
-                                  breaker=Breaker(), journal=journal, clock=clock)
+                                  breaker=Breaker(), retries=self._retries, journal=journal, clock=clock)
         self._transports = transports
         self._seeds = random.Random(seed)
         self._threads: list[threading.Thread] = []
@@ -151,6 +154,7 @@ class Delivery:
                     self._beat.notify()
                     break
         self._flusher.join()
+        self._retries.flush(final=True)
 
     # -- the senders ----------------------------------------------------------------------
     def _spawn(self) -> None:
@@ -238,6 +242,7 @@ class Delivery:
                 while self._parked and self._parked[0][0] <= now:
                     self._wake(self._schedule.resume(heapq.heappop(self._parked)[2]))
             self.controller.tick()
+            self._retries.flush()
             with self._hand, self._lock:
                 if not self._held:      # a slow input, not one held back: send what waited
                     self._wake(self._schedule.merge(self._open.stale(self._clock() - wait, self._schedule.idle)))

@@ -35,7 +35,7 @@ class Ledger:
         self._started = clock()
         self._lock = threading.Lock()
         self._read = 0
-        self._n = dict.fromkeys((*OUTCOMES, "requests", "retries", "unknown_fate"), 0)
+        self._n = dict.fromkeys((*OUTCOMES, "requests", "retries", "unknown_fate", "resent", "fate_unknown"), 0)
         self._latencies: list[float] = []
         self._answered = 0
         self._first: float | None = None
@@ -52,6 +52,10 @@ class Ledger:
             n["delivered"] += len(settlement.delivered)
             for refusal in settlement.refused:
                 n[refusal.outcome] += 1
+            if settlement.resent_after_unknown:
+                n["resent"] += len(settlement.delivered)
+            if settlement.unknown_fate:
+                n["fate_unknown"] += len(settlement.refused)
 
     def request(self, unknown_fate: bool = False, latency_s: float | None = None) -> None:
         """One request made; `latency_s`: how long its answer took (None: no answer came)."""
@@ -79,7 +83,8 @@ class Ledger:
         def percentile(q: float) -> float | None:
             return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 1) if latencies else None
 
-        return {"requests_per_second_achieved": round(requests / span, 1) if span > 0 else None,
+        return {"rows_resent_after_unknown_fate": self._n["resent"], "rows_fate_unknown": self._n["fate_unknown"],
+                "requests_per_second_achieved": round(requests / span, 1) if span > 0 else None,
                 "latency_ms_p50": percentile(0.5), "latency_ms_p90": percentile(0.9),
                 "latency_ms_p99": percentile(0.99)}
 

@@ -44,18 +44,42 @@ def build_report(counts: Counts, *, aborted: bool, error: str | None, reject_fil
 
 
 _STATE_WORDS = (("rows_delivered_earlier", "delivered earlier"), ("rows_unknown_fate_at_resume", "of unknown fate at resume"),
-                ("rows_unchanged", "unchanged"), ("attributes_unchanged", "attributes unchanged"),
-                ("rows_duplicate", "duplicate"))
+                ("rows_unchanged", "unchanged"), ("rows_duplicate", "duplicate"))
 
 
 def summary(report: Mapping[str, Any]) -> str:
-    """The one closing line: 'success: 20 rows read, 20 delivered, ...; 1 requests, 0 retries, 0.06s'."""
+    """The one closing line: 'success: 20 rows read, 20 delivered, ...; 1 requests, 0 retries, 0.06s'
+    (a dry run: 'dry run: 20 rows read, 20 would be sent, ...; 1 request would be made')."""
+    if report.get("dry_run"):
+        return (f"dry run: {report['rows_read']} rows read, {report['rows_delivered']} would be sent, "
+                f"{report['rows_skipped']} skipped, {report['rows_failed']} failed; {report['requests']} "
+                f"requests would be made, {report['elapsed_seconds']:.2f}s")
     line = (f"{report['status']}: {report['rows_read']} rows read, {report['rows_delivered']} delivered, "
             f"{report['rows_skipped']} skipped, {report['rows_rejected']} rejected, "
             f"{report['rows_failed']} failed; {report['requests']} requests, {report['retries']} retries, "
             f"{report['elapsed_seconds']:.2f}s")
+    if report.get("rows_maybe_duplicated"):
+        line += f"; {report['rows_maybe_duplicated']} rows may be stored twice"
+    if report.get("rows_fate_unknown"):
+        line += f"; {report['rows_fate_unknown']} rows of unknown fate"
+    if "attributes_sent" in report:
+        line += (f"; delta: {report['attributes_sent']} attributes sent ({report['data_points']} data points), "
+                 f"{report['data_points_saved']} unchanged not sent")
     parts = [f"{report[k]} {words}" for k, words in _STATE_WORDS if report.get(k)]
     return line + (f"; state: {', '.join(parts)}" if parts else "")
+
+
+def warnings(report: Mapping[str, Any]) -> list[str]:
+    """The warnings a run's end repeats, so that no likely duplicate or loss goes unseen."""
+    out = []
+    if report.get("rows_maybe_duplicated"):
+        out.append(f"{report['rows_maybe_duplicated']} rows may be stored twice in Braze: their request got no "
+                   f"answer and was sent again (event_delivery: at_least_once); Braze does not de-duplicate "
+                   f"events or purchases")
+    if report.get("rows_fate_unknown"):
+        out.append(f"{report['rows_fate_unknown']} rows may or may not have reached Braze: their request got no "
+                   f"answer and was not sent again (they are failed, with their reason, in the rejected-rows file)")
+    return out
 
 
 def write_report(path: str, report: Mapping[str, Any]) -> None:

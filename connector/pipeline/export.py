@@ -106,8 +106,13 @@ def _deliver(plan: Plan, rows: Rows, ledger: Ledger, rejects: RejectFile, option
                 outcomes.close()
     error = error or delivery.error or outcomes.error
     if state is not None and error is None:
-        state.close(reached_end=True)
-    figures = {**ledger.figures(), "in_flight_max": delivery.busy_most}
+        state.close(reached_end=options.limit is None)      # a sample run is not a complete one
+    figures = ledger.figures()
+    resent = figures.pop("rows_resent_after_unknown_fate")
+    # Rows Braze may hold twice: sent again after a request of unknown fate, where a replay is not
+    # harmless (events, purchases: at_least_once). Attributes are set again to the same value.
+    figures["rows_maybe_duplicated"] = 0 if plan.card.replay_safe else resent
+    figures["in_flight_max"] = delivery.busy_most
     return _result(plan.settings, ledger, rejects, error, options.dry_run, {**figures, **(state.report() if state else {})})
 
 

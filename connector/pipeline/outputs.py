@@ -33,9 +33,18 @@ def ready_to_write(path: str, what: str, shown: str | None = None) -> None:
 
 def check_outputs(settings: Settings, report_path: str | None, *, dry_run: bool = False) -> None:
     """Every file the run will write: the report, the rejected-rows file and (unless a dry run) the
-    state file. ConfigError for the first that cannot be."""
+    state file. ConfigError for the first that cannot be. A rejected-rows file left by an earlier
+    run is kept as `<file>.previous` (one generation), so that the file only ever holds this run's
+    rows, or is absent when this run has none (as its report says)."""
     if report_path:
         ready_to_write(report_path, "report")
-    ready_to_write(settings.reject_file, "rejected-rows file", settings.shown("reject_file"))
+    shown = settings.shown("reject_file")
+    ready_to_write(settings.reject_file, "rejected-rows file", shown)
+    if os.path.isfile(settings.reject_file):
+        try:
+            os.replace(settings.reject_file, settings.reject_file + ".previous")
+        except OSError as exc:
+            raise ConfigError(f"cannot set aside the earlier rejected-rows file {shown}: {exc.strerror}") from None
+        log.info("the earlier run's rejected rows are kept in %s.previous", shown)
     if settings.state_file is not None and not dry_run:
         ready_to_write(settings.state_file, "state_file", settings.shown("state_file"))

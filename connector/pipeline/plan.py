@@ -13,7 +13,7 @@ from connector.delivery.concurrency import ConcurrencyPolicy
 from connector.delivery.pacing import PacingPolicy
 from connector.delivery.retry import RetryPolicy
 from connector.errors import HeaderError
-from connector.modes import ModeCard, card_for
+from connector.modes import CARDS, ModeCard, card_for
 from connector.writers import Writer, WriterOptions
 
 log = logging.getLogger("braze_export")
@@ -49,6 +49,24 @@ def writer_columns(settings: Settings, columns: Sequence[str] | None) -> Sequenc
     return [c for c in columns if c != key]
 
 
+# Column names the modes give a meaning to (beside the cards' identifiers), for near-miss hints.
+_FIELDS = ("name", "time", "product_id", "currency", "price", "quantity", "app_id", "properties",
+           "_update_existing_only", "_merge_objects", "subscription_group_id", "subscription_state",
+           "use_double_opt_in_logic", "current_external_id", "new_external_id", "prioritization",
+           "merge_external_id", "merge_alias_name", "merge_alias_label", "merge_email", "merge_phone")
+KNOWN_COLUMNS = frozenset({c for card in CARDS for _, names in card.keys for c in names} | set(_FIELDS))
+
+
+def near_misses(header: Sequence[str]) -> str:
+    """'; the header has External_ID, Name: column names are exact (external_id, name)', for the
+    header's names that differ from a known one only by case or surrounding spaces; else ''."""
+    found = [(c, c.strip().lower()) for c in header if c != c.strip().lower() and c.strip().lower() in KNOWN_COLUMNS]
+    if not found:
+        return ""
+    given = ", ".join(repr(c) if c != c.strip() else c for c, _ in found)
+    return f"; the header has {given}: column names are exact ({', '.join(known for _, known in found)})"
+
+
 def delivery_policy(settings: Settings, card: ModeCard) -> DeliveryPolicy:
     return DeliveryPolicy(
         path=card.path,
@@ -77,7 +95,10 @@ def prepare(settings: Settings, columns: Sequence[str] | None, *, known_notes: C
     card = card_for(settings.mode, settings.track_record_type)
     writer = card.writer(writer_options(settings))
     header = writer_columns(settings, columns)
-    notes = tuple(writer.check_columns(header)) if header is not None else ()
+    try:
+        notes = tuple(writer.check_columns(header)) if header is not None else ()
+    except HeaderError as exc:
+        raise HeaderError(f"{exc}{near_misses(header or ())}") from None
     for note in notes:
         if note not in known_notes:
             log.warning("%s", note)

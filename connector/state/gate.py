@@ -220,6 +220,7 @@ class Gate:
                 if p.user is not None:
                     if e.row in rows:
                         users.setdefault(p.user, {}).update(p.changes or {})
+                        self.counts["attributes_sent"] += len(p.changes or {})
                     mine = self._overlay[p.user]
                     mine[0] -= 1
                     if mine[0] == 0:

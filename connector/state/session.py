@@ -35,6 +35,7 @@ class StateSession:
         except BaseException:
             self._lock.release()
             raise
+        self._delta = settings.delta
         self.gate = Gate(self.store, scope=f"{settings.endpoint}\0{settings.track_record_type}",
                          delta=settings.delta, dedupe_key=settings.dedupe_key, lose_unknown=lose_unknown,
                          differ=subscription_diff if settings.mode == "user_subscription" else diff)
@@ -84,4 +85,7 @@ class StateSession:
             "rows_unchanged": counts["rows_unchanged"],
             "attributes_unchanged": counts["attributes_unchanged"],
             "rows_duplicate": counts["rows_duplicate"],
+            **({"attributes_sent": counts["attributes_sent"],
+                "data_points": counts["attributes_sent"],           # one per attribute written
+                "data_points_saved": counts["attributes_unchanged"]} if self._delta else {}),
         }

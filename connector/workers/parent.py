@@ -155,7 +155,8 @@ def _figures(reports: list[dict[str, Any]]) -> dict[str, Any]:
     return {"requests_per_second_achieved": round(sum(paces), 1) if paces else None,
             "latency_ms_p50": worst("latency_ms_p50"), "latency_ms_p90": worst("latency_ms_p90"),
             "latency_ms_p99": worst("latency_ms_p99"),
-            "in_flight_max": sum(r.get("in_flight_max", 0) for r in reports)}
+            "in_flight_max": sum(r.get("in_flight_max", 0) for r in reports),
+            **{name: sum(r.get(name, 0) for r in reports) for name in ("rows_maybe_duplicated", "rows_fate_unknown")}}
 
 
 def _first_error(first: int, results: dict[int, dict[str, Any]], workers: int) -> ConnectorError | None:

@@ -32,7 +32,7 @@ def name_problem(name: Any, max_length: int | None) -> str | None:
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
-        return "column name is not valid UTF-8"
+        return "column name is not valid UTF-8 (if the input is in another encoding, set input.encoding, e.g. latin-1)"
     if max_length is not None and len(name) > max_length:
         return f"column name longer than {max_length} characters"
     return None

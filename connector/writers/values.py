@@ -16,7 +16,7 @@ MAX_OBJECT_BYTES = 4_000_000 - 64
 # Bytes one scalar (text <= 255 characters, escaped) can take as JSON, at most.
 SCALAR_BOUND = MAX_TEXT * 6 + 2
 
-NOT_UTF8 = "not valid UTF-8"
+NOT_UTF8 = "not valid UTF-8 (if the input is in another encoding, say which in input.encoding, e.g. latin-1)"
 NOT_FINITE = "NaN or Infinity is not allowed"
 _MIN_INT = -(2**63)
 _MAX_INT = 2**64 - 1

@@ -35,10 +35,10 @@ def test_api_key_file_problems(tmp_path: Path) -> None:
     (tmp_path / "empty").write_text(" \n", encoding="utf-8")
     (tmp_path / "spaced").write_text("two words\n", encoding="utf-8")
     cases = {
-        "missing": "api_key_file: the file does not exist",
+        "missing": "api_key_file: the file missing does not exist",        # the path as written
         "empty": "api_key_file: the file is empty",
         "spaced": "api_key_file: the key in the file must not contain spaces or control characters",
-        ".": "api_key_file: is a directory, not a file",
+        ".": "api_key_file: . is a directory, not a file",
     }
     for name, problem in cases.items():
         assert problems_of({**BASE, "api_key_file": name}, base_dir=str(tmp_path)) == (problem,)
@@ -65,4 +65,4 @@ def test_sandbox_accepts_a_key() -> None:
 
 def test_key_file_problem_is_collected_with_the_others(tmp_path: Path) -> None:
     problems = problems_of({**BASE, "api_key_file": "missing", "concurrency": 0}, base_dir=str(tmp_path))
-    assert set(problems) == {"concurrency: must be at least 1", "api_key_file: the file does not exist"}
+    assert set(problems) == {"concurrency: must be at least 1", "api_key_file: the file missing does not exist"}

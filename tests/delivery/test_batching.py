@@ -48,7 +48,7 @@ def test_halves_keep_order():
     batch = Batch("events", [entry(n) for n in range(1, 6)])
     first, second = batch.halves()
     assert [e.row for e in first.entries] == [1, 2] and [e.row for e in second.entries] == [3, 4, 5]
-    assert first.rows == "rows 1-2"
+    assert first.rows == "2 rows, from row 1 to 2" and second.rows == "3 rows, from row 3 to 5"
 
 
 def test_stale_batches_are_handed_back_by_age():

@@ -78,3 +78,13 @@ class Job:
 def objects(sandbox: Sandbox, path: str | None = None) -> list[Any]:
     """What the server received and accepted, in order."""
     return [r["object"] for r in sandbox.received(path)]
+
+
+def retries_logged(stderr: str) -> int:
+    """The retries the text log tells of: each first retry said at once ('warning: retry 1/6 of ...'),
+    and the later ones summed up ('warning: 58 retries in the last 10 s ...')."""
+    import re
+
+    said = len(re.findall(r"warning: retry \d+/\d+ of ", stderr))
+    summed = sum(int(n) for n in re.findall(r"warning: (\d+) retries in the last ", stderr))
+    return said + summed

@@ -74,7 +74,7 @@ def test_invalid_merges_are_skipped_and_a_dry_run_lists_each_merge(job, sandbox)
     }
     preview = job.cli("preview", "--config", "config.yml")
     assert preview.returncode == 0
-    assert preview.stdout.startswith("POST /users/merge  (rows 1-4)\n{\n  \"merge_updates\": [\n")
+    assert preview.stdout.startswith("POST /users/merge  (2 rows, from row 1 to 4)\n{\n  \"merge_updates\": [\n")
     assert '"identifier_to_keep": {\n        "external_id": "b"\n      }' in preview.stdout
 
 

@@ -54,7 +54,7 @@ def test_url_file(tmp_path: Path) -> None:
         "input.url_file: the URL in the file is not an SQLAlchemy URL such as "
         "postgresql+psycopg://user:password@host:5432/database",)
     assert problems(config(format="sql", url_file="none.url", query="SELECT 1"), base_dir=str(tmp_path)) == (
-        "input.url_file: the file does not exist",)
+        "input.url_file: the file none.url does not exist",)
     (tmp_path / "empty.url").write_text("\n")
     assert problems(config(format="sql", url_file="empty.url", query="SELECT 1"), base_dir=str(tmp_path)) == (
         "input.url_file: the file is empty",)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pytest
 
+from connector.writers.values import NOT_UTF8
 from connector.errors import InvalidRow
 from connector.writers import Item
 from connector.modes import make_writer
@@ -96,7 +97,7 @@ def test_null_column_leaves_the_properties_key():
         ({"k" * 256: 1}, f"property {'k' * 77 + '...'!r}: property names are at most 255 characters"),
         ({"s": "v" * 256}, "property 's': text longer than 255 characters (256)"),
         ({"f": float("nan")}, "property 'f': NaN or Infinity is not allowed"),
-        ({"u": "\udce9"}, "property 'u': not valid UTF-8"),
+        ({"u": "\udce9"}, f"property 'u': {NOT_UTF8}"),
     ],
 )
 def test_properties_object_rules(properties, reason):
@@ -105,7 +106,7 @@ def test_properties_object_rules(properties, reason):
 
 def test_property_column_rules():
     assert invalid("custom_events", {**EVENT, "note": "v" * 256}) == ("note", "text longer than 255 characters (256)")
-    assert invalid("custom_events", {**EVENT, "note": "\udc80"}) == ("note", "not valid UTF-8")
+    assert invalid("custom_events", {**EVENT, "note": "\udc80"}) == ("note", NOT_UTF8)
     assert invalid("custom_events", {**EVENT, "f": float("inf")}) == ("f", "NaN or Infinity is not allowed")
     assert invalid("custom_events", {**EVENT, "l": [1, float("nan")]}) == ("l", "NaN or Infinity is not allowed")
     assert invalid("custom_events", {**EVENT, "event_name": "x"}) == (

@@ -31,7 +31,8 @@ def test_duplicate_blank_and_dollar_names_in_track(record_type):
         "column $a: column names starting with $ are not allowed"
     )
     assert header_error("user_track", record_type, base + ["b\udcff"]) == (
-        "column 'b\\udcff': column name is not valid UTF-8"
+        "column 'b\\udcff': column name is not valid UTF-8 (if the input is in another encoding, set "
+        "input.encoding, e.g. latin-1)"
     )
     assert header_error("user_track", record_type, base + ["k" * 256]) == (
         f"column {'k' * 77}...: column name longer than 255 characters"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from connector.writers.values import NOT_UTF8
 from connector.errors import InvalidRow
 from connector.writers import Item
 from connector.modes import make_writer
@@ -89,4 +90,4 @@ def test_delete_invalid_rows():
     )
     column, reason = invalid("user_delete", {"external_id": "u", "alias_name": "n", "alias_label": "l"})
     assert (column, reason.split(":")[0]) == ("alias_name", "external_id is set too")
-    assert invalid("user_delete", {"braze_id": "b\udcff"}) == ("braze_id", "not valid UTF-8")
+    assert invalid("user_delete", {"braze_id": "b\udcff"}) == ("braze_id", NOT_UTF8)
