@@ -9,8 +9,10 @@ from connector.braze.outcome import Kind
 from connector.config import Settings
 from connector.errors import AuthError, JobError
 from connector.pipeline import prepare
+from connector.pipeline.plan import KNOWN_COLUMNS
 from connector.pipeline.endpoint import USER_AGENT, braze_endpoint
 from connector.sources import open_source
+from connector.sources.looks import typed_looking
 
 log = logging.getLogger("braze_export")
 
@@ -26,7 +28,9 @@ def check_settings(settings: Settings, strict: bool = False) -> int:
     if settings.input.path and settings.input.path != "-":
         with open_source(settings.input) as source:
             prepare(settings, source.columns)
-        log.info("input: %s can serve the mode", settings.input.path)
+        log.info("input: %s can serve the mode", settings.input.where)
+        for note in typed_looking(settings.input, KNOWN_COLUMNS):
+            log.warning("%s", note)
     with braze_endpoint(settings) as (base_url, key):
         client = BrazeClient(base_url, key, KEY_CHECK_TIMEOUT_S, user_agent=USER_AGENT)
         try:

@@ -17,7 +17,9 @@ from connector.config import Settings
 from connector.outcomes import Settlement
 from connector.outcomes.ledger import Ledger
 from connector.pipeline import ExportOptions, prepare, run_export
+from connector.pipeline.plan import KNOWN_COLUMNS
 from connector.sources import open_source
+from connector.sources.looks import typed_looking
 
 log = logging.getLogger("braze_export")
 
@@ -45,6 +47,8 @@ class _Requests:
 def preview(settings: Settings, limit: int, out: TextIO) -> int:
     requests = _Requests("skipped" if settings.skip_on_invalid_records else "would abort the job")
     shown = replace(settings, skip_on_invalid_records=True)     # show every row, invalid ones included
+    for note in typed_looking(settings.input, KNOWN_COLUMNS):
+        log.warning("%s", note)
     with open_source(settings.input) as source:
         plan = prepare(shown, source.columns)
         run_export(plan, source, Ledger(), ExportOptions(dry_run=True, limit=limit, sinks=(requests,),

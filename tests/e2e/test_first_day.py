@@ -155,3 +155,16 @@ def test_a_missing_api_key_file_is_named(job):
     path.write_text(path.read_text().replace("api_key: ${BRAZE_API_KEY}\n", ""))
     proc = job.cli("check", "--config", "config.yml")
     assert proc.returncode == 2 and "api_key_file: the file secrets/braze.key does not exist" in proc.stderr
+
+
+def test_check_and_preview_name_columns_that_look_typed_but_are_sent_as_text(job):
+    job.write("u.csv", "external_id,points,vip,ratio,zip,city\nu1,1250,true,0.5,01234,Oslo\nu2,80,FALSE,2,09876,\n")
+    job.config(**ATTRS, endpoint="http://127.0.0.1:9", input={"path": "u.csv", "columns": {"ratio": "double"}})
+    for command in ("check", "preview"):
+        proc = job.cli(command, "--config", "config.yml")
+        notes = [line for line in proc.stderr.splitlines() if "looks" in line]
+        assert notes == [
+            "braze-export: warning: column points looks long in the first rows but is sent as text; declare it "
+            "in input.columns (points: long) to send it as one",
+            "braze-export: warning: column vip looks boolean in the first rows but is sent as text; declare it "
+            "in input.columns (vip: boolean) to send it as one"], proc.stderr     # zip: leading zeros, text

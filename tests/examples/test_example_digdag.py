@@ -48,6 +48,6 @@ def test_the_sh_task_exports_the_query_result_to_the_sandbox(tmp_path, sandbox, 
         ("partial", 21, 20, 1)
     profile = sandbox.user(external_id="u-1001")
     assert profile["attributes"]["tags"] == ["newsletter", "early_adopter"]   # pre_formatted_fields applied
-    assert profile["attributes"]["loyalty_points"] == "1250"                    # connection.yml declares no types
+    assert profile["attributes"]["loyalty_points"] == 1250 and profile["attributes"]["is_vip"] is True  # declared
     [skipped] = [json.loads(line) for line in (tmp_path / "rejected.jsonl").read_text().splitlines()]
     assert (skipped["row"], skipped["outcome"]) == (21, "skipped")
