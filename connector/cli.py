@@ -41,9 +41,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="as before the command: log lines as text or JSON")
         p.add_argument("--config", "-c", default=os.environ.get("BRAZE_EXPORT_CONFIG"),
                        help="config file (YAML or JSON; env BRAZE_EXPORT_CONFIG)")
-        p.add_argument("--settings", default=os.environ.get("BRAZE_EXPORT_SETTINGS"),
+        p.add_argument("--settings", action="append", default=None,
                        help="a JSON object merged over the config, e.g. a Digdag result_settings "
-                            "(env BRAZE_EXPORT_SETTINGS)")
+                            "(env BRAZE_EXPORT_SETTINGS); may be given more than once, merged in order")
         p.add_argument("--input", "-i", help="input file, or - for standard input (overrides input.path)")
 
     check = sub.add_parser("check", help="validate the config; with a reachable endpoint, check the key")
@@ -79,12 +79,13 @@ def _parser() -> argparse.ArgumentParser:
 def _settings(args: argparse.Namespace, extra: dict[str, Any] | None = None, offline: bool = False):
     from connector.config import load_config
 
-    if not args.config and not args.settings:
+    layers = args.settings or ([os.environ["BRAZE_EXPORT_SETTINGS"]] if os.environ.get("BRAZE_EXPORT_SETTINGS") else [])
+    if not args.config and not layers:
         raise UsageError("give --config FILE (or --settings JSON)")
     overrides: dict[str, Any] = dict(extra or {})
     if args.input:
         overrides["input"] = {"path": args.input}
-    return load_config(args.config, settings_json=args.settings, overrides=overrides, offline=offline)
+    return load_config(args.config, settings_json=layers or None, overrides=overrides, offline=offline)
 
 
 def cmd_spec(args: argparse.Namespace) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
@@ -39,7 +39,7 @@ def _defaults(properties: Mapping[str, Any]) -> dict[str, Any]:
 def load_config(
     path: str | os.PathLike[str] | None,
     *,
-    settings_json: str | None = None,
+    settings_json: str | Sequence[str] | None = None,
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] = os.environ,
     offline: bool = False,
@@ -49,8 +49,8 @@ def load_config(
     if path is None and settings_json is None:
         raise ConfigError("no config given: pass --config FILE or --settings JSON") from None
     data: dict[str, Any] = read_config_file(path) if path is not None else {}
-    if settings_json is not None:
-        data = merge(data, parse_settings_json(settings_json))
+    for layer in [settings_json] if isinstance(settings_json, str) else settings_json or ():
+        data = merge(data, parse_settings_json(layer))
     if offline:
         data = {k: v for k, v in data.items() if k not in ("api_key", "api_key_file")}
         data["api_key"] = OFFLINE_KEY
@@ -122,6 +122,8 @@ def _build(data: Mapping[str, Any], base_dir: str, origins: Mapping[str, str]) -
         workers=int(values["workers"]),
         origins=MappingProxyType(dict(origins)),
         subscription_group_id=values.get("subscription_group_id"),
+        mapping_columns=MappingProxyType(dict((values.get("mapping") or {}).get("columns") or {})),
+        mapping_constants=MappingProxyType(dict((values.get("mapping") or {}).get("constants") or {})),
     )
 
 

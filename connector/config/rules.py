@@ -218,8 +218,30 @@ def workers_rule(data: Mapping[str, Any]) -> list[str]:
     return []
 
 
+def mapping_rule(data: Mapping[str, Any]) -> list[str]:
+    """A mapping sends two input columns as one field never, nor a constant over a renamed column;
+    the dedupe_key column is read before the mapping, so it is not renamed."""
+    raw = data.get("mapping")
+    if not isinstance(raw, Mapping):
+        return []
+    columns: Mapping[str, Any] = raw["columns"] if isinstance(raw.get("columns"), Mapping) else {}
+    constants: Mapping[str, Any] = raw["constants"] if isinstance(raw.get("constants"), Mapping) else {}
+    problems = []
+    targets = [t for t in columns.values() if isinstance(t, str)]
+    twice = sorted({t for t in targets if targets.count(t) > 1})
+    if twice:
+        problems.append(f"mapping.columns: more than one column is sent as {', '.join(twice)}")
+    clash = sorted(set(targets) & set(constants))
+    if clash:
+        problems.append(f"mapping.constants: {', '.join(clash)} is already the name a column is sent as")
+    if isinstance(data.get("dedupe_key"), str) and data["dedupe_key"] in columns:
+        problems.append("mapping.columns: the dedupe_key column is read as it is (it is never sent): "
+                        "do not rename it")
+    return problems
+
+
 RULES: tuple[Rule, ...] = (endpoint_rule, api_key_rule, retry_rule, subscription_rule, delta_rule, dedupe_rule,
-                           input_rule, workers_rule)
+                           input_rule, workers_rule, mapping_rule)
 
 
 def rule_problems(data: Mapping[str, Any]) -> list[str]:

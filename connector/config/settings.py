@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ class Settings:
     sandbox_db: str
     workers: int = 1  # processes sharing the export by user (connector/workers/)
     subscription_group_id: str | None = None  # user_subscription: the group of rows that give none
+    mapping_columns: Mapping[str, str] = field(default_factory=dict)  # input column -> Braze field
+    mapping_constants: Mapping[str, Any] = field(default_factory=dict)  # Braze field -> value of every row
     origins: Mapping[str, str] = field(default_factory=dict)  # key -> the text as written, where it took a ${VAR}
 
     def shown(self, key: str) -> str:

@@ -21,7 +21,7 @@ from connector.outcomes.rejects import RejectFile
 from connector.outcomes.report import build_report, exit_code
 from connector.pipeline.endpoint import DryRun, braze_endpoint, clients
 from connector.pipeline.listing import WouldDo
-from connector.pipeline.plan import Plan
+from connector.pipeline.plan import Plan, column_mapping
 from connector.pipeline.pump import Pump, Rows
 from connector.pipeline.signals import stop_on_signals
 from connector.sources import where
@@ -89,6 +89,7 @@ def _deliver(plan: Plan, rows: Rows, ledger: Ledger, rejects: RejectFile, option
         if gate is not None:
             gate.bind(delivery.submit, delivery.abort, outcomes)
         pump = Pump(plan, delivery, outcomes, ledger, gate, options.limit)
+        rows = column_mapping(plan.settings).wrap(rows)
         with stop_on_signals(pump, delivery):   # to the end: a stop while draining is a stop too
             try:
                 pump.run(rows)

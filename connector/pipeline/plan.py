@@ -13,6 +13,7 @@ from connector.delivery.concurrency import ConcurrencyPolicy
 from connector.delivery.pacing import PacingPolicy
 from connector.delivery.retry import RetryPolicy
 from connector.errors import HeaderError
+from connector.pipeline.mapping import ColumnMapping
 from connector.modes import CARDS, ModeCard, card_for
 from connector.writers import Writer, WriterOptions
 
@@ -34,7 +35,7 @@ class Plan:
 def writer_options(settings: Settings) -> WriterOptions:
     prefix = "pre_formatted_fields."
     shown = {key[len(prefix):]: text for key, text in settings.origins.items() if key.startswith(prefix)}
-    return WriterOptions(pre_formatted_fields=frozenset(settings.pre_formatted_fields),
+    return WriterOptions(pre_formatted_fields=frozenset(column_mapping(settings).renamed(settings.pre_formatted_fields)),
                          update_existing_only=settings.update_existing_only, null_values=settings.null_values,
                          shown=shown, subscription_group_id=settings.subscription_group_id)
 
@@ -67,6 +68,10 @@ def near_misses(header: Sequence[str]) -> str:
     return f"; the header has {given}: column names are exact ({', '.join(known for _, known in found)})"
 
 
+def column_mapping(settings: Settings) -> ColumnMapping:
+    return ColumnMapping(settings.mapping_columns, settings.mapping_constants)
+
+
 def delivery_policy(settings: Settings, card: ModeCard) -> DeliveryPolicy:
     return DeliveryPolicy(
         path=card.path,
@@ -95,7 +100,9 @@ def prepare(settings: Settings, columns: Sequence[str] | None, *, known_notes: C
     card = card_for(settings.mode, settings.track_record_type)
     writer = card.writer(writer_options(settings))
     header = writer_columns(settings, columns)
+    mapping = column_mapping(settings)
     try:
+        header = mapping.header(header) if mapping and header is not None else header
         notes = tuple(writer.check_columns(header)) if header is not None else ()
     except HeaderError as exc:
         raise HeaderError(f"{exc}{near_misses(header or ())}") from None

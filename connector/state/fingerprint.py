@@ -28,7 +28,7 @@ class InputIdentity:
 def config_fingerprint(settings: Settings) -> str:
     """The config parts that decide which object each row becomes, and where it goes."""
     spec = settings.input
-    parts = {
+    parts: dict[str, Any] = {
         "endpoint": settings.endpoint,
         "mode": settings.mode,
         "track_record_type": settings.track_record_type,
@@ -41,6 +41,8 @@ def config_fingerprint(settings: Settings) -> str:
     }
     if settings.subscription_group_id is not None:      # only when set: older jobs keep their fingerprint
         parts["subscription_group_id"] = settings.subscription_group_id
+    if settings.mapping_columns or settings.mapping_constants:      # likewise
+        parts["mapping"] = [sorted(settings.mapping_columns.items()), sorted(settings.mapping_constants.items())]
     return hashlib.blake2b(canonical(parts), digest_size=16).hexdigest()
 
 

@@ -20,6 +20,7 @@ from connector.logs import setup_logging
 from connector.modes import card_for
 from connector.outcomes.ledger import Ledger
 from connector.pipeline import ExportOptions, failed_before_start, prepare, run_export
+from connector.pipeline.plan import column_mapping
 from connector.sources import Partition, open_source
 from connector.workers.board import Board
 
@@ -89,7 +90,7 @@ def worker_main(spec: WorkerSpec, board: Board, conn: Any) -> None:
         spec.settings.input, columns=MappingProxyType(dict(spec.settings.input.columns))))
     ledger = Ledger()
     watch = _Watch(spec.index, board, ledger)
-    keys = card_for(settings.mode, settings.track_record_type).keys
+    keys = column_mapping(settings).input_keys(card_for(settings.mode, settings.track_record_type).keys)
     try:
         source = open_source(settings.input, partition=Partition(spec.index, board.workers, keys))
     except ConnectorError as exc:

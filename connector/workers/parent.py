@@ -15,7 +15,8 @@ import multiprocessing.connection
 import os
 import stat
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
+from types import MappingProxyType
 from typing import Any, Iterator
 
 from connector.config import Secret, Settings
@@ -47,8 +48,14 @@ def worker_settings(settings: Settings, base_url: str, key: str, card: ModeCard)
         requests_per_hour=None if per_hour is None else max(1, per_hour // n),
         concurrency=settings.concurrency if settings.concurrency == "auto" else max(1, int(settings.concurrency) // n),
         input=replace(settings.input, columns=dict(settings.input.columns)),
-        origins=dict(settings.origins),             # picklable, as the columns
+        **_picklable(settings),
     )
+
+
+def _picklable(settings: Settings) -> dict[str, Any]:
+    """The read-only mappings of the settings as plain dicts: a MappingProxyType cannot be pickled."""
+    values = ((f.name, getattr(settings, f.name)) for f in fields(settings))
+    return {name: dict(value) for name, value in values if isinstance(value, MappingProxyType)}
 
 
 def _prepare(settings: Settings) -> Plan:

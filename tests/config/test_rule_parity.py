@@ -39,6 +39,8 @@ CASES = {
                     "dedupe_key: applies to track_record_type custom_events or purchases"),
     "input_rule": ({"endpoint": "sandbox", **ATTRS, "input": {"path": "u.csv", "query": "SELECT 1"}},
                    "input.query: is only allowed when the input format is sqlite"),
+    "mapping_rule": ({"endpoint": "sandbox", **ATTRS, "mapping": {"columns": {"a": "external_id", "b": "external_id"}}},
+                     "mapping.columns: more than one column is sent as external_id"),
     "workers_rule": ({"endpoint": "sandbox", **ATTRS, "workers": 2, "state_file": "st.db"},
                      "workers: must be 1 with a state_file"),
 }
