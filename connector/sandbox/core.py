@@ -87,6 +87,7 @@ class Options:
     track_limit: str = "combined_75"
     sink: bool = False
     merges: str = "background"
+    sink_limits: bool = False   # sink mode with the rate limits (headers, 429s) and the faults on
 
 
 class App:
@@ -123,9 +124,11 @@ class App:
         """The whole flow for POST to one of the user endpoints."""
         seq = self._next_seq()
         fault = self.faults.next()
-        if self.options.sink:   # sink mode: only the latency of the faults applies
+        if self.options.sink:   # sink mode: only the latency of the faults applies, unless sink_limits
             if fault is not None and fault.latency_ms:
                 time.sleep(fault.latency_ms / 1000.0)
+            if self.options.sink_limits:
+                return self._limited_sink(seq, path, auth, length, read, fault)
             return self._sink(path, auth, length, read)
         if fault is not None and fault.latency_ms:
             time.sleep(fault.latency_ms / 1000.0)
@@ -208,6 +211,27 @@ class App:
             reply = self.discard(reply, length, read)
         self.stats.count(path, status, faults=1)
         self._log(seq, path, status, body, reply.body)
+        return reply
+
+    def _limited_sink(self, seq: int, path: str, auth: str | None, length: int | None, read: Reader,
+                      fault: Fault | None) -> Reply:
+        """Sink mode that still keeps Braze's rate limits (headers, 429s) and answers with the faults:
+        what a benchmark of pacing needs, at the sink's speed (nothing is validated or stored)."""
+        if fault is not None and fault.status is not None:
+            return self._fault(seq, path, fault, length, read)
+        if not self._authorised(auth):
+            verdict = self.limits.take(path)
+            if not verdict.allowed:
+                self.stats.count(path, 429)
+                return self.discard(Reply(429, {"message": "Too Many Requests"}, self.limits.headers(verdict)),
+                                    length, read)
+            reply = self._sink(path, auth, length, read)
+            reply.headers = self.limits.headers(verdict)
+        else:
+            reply = self._sink(path, auth, length, read)
+        if fault is not None and fault.drop:
+            self.stats.count(path, None, dropped=1)
+            return Reply(drop=True)
         return reply
 
     def _sink(self, path: str, auth: str | None, length: int | None, read: Reader) -> Reply:

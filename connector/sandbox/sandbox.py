@@ -33,7 +33,7 @@ class Sandbox:
                  users_burst: float | None = None, subscription_rps: float = DEFAULT_RPS["subscription"],
                  rename_rps: float = DEFAULT_RPS["rename"], remove_rps: float = DEFAULT_RPS["remove"],
                  subscription_burst: float | None = None, rename_burst: float | None = None,
-                 remove_burst: float | None = None, merges: str = "background") -> None:
+                 remove_burst: float | None = None, merges: str = "background", sink_limits: bool = False) -> None:
         if not api_key:
             raise ConfigError("the sandbox needs a non-empty API key")
         if track_limit not in TRACK_LIMITS:
@@ -57,7 +57,7 @@ class Sandbox:
                    drop_rate=drop_rate, drop_applies=drop_applies)
         limits = RateLimits(reset_style=reset_style, rates=rates, bursts=bursts)
         self.store = None if sink else Store(db_path)
-        self.app = App(Options(api_key, track_limit, sink, merges), self.store, limits, faults)
+        self.app = App(Options(api_key, track_limit, sink, merges, sink_limits), self.store, limits, faults)
         self.host = host
         self._port = port
         self._server: Server | None = None

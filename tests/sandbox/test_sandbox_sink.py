@@ -24,3 +24,14 @@ def test_sink_delays_answers_by_latency_ms_but_applies_no_other_fault(make_clien
     assert time.monotonic() - started >= 0.15       # a lower bound: the sandbox slept that long
     assert (answer.status_code, answer.json()) == (201, {"message": "success"})
     assert c.sandbox.stats()["by_path"] == {"/users/track": {"201": 1}}
+
+
+def test_a_sink_with_limits_keeps_the_rate_limit_and_the_faults(make_client):
+    c = make_client(sink=True, sink_limits=True, track_rps=1, track_burst=2, seed=1)
+    answers = [c.track(attributes=[{"x": 1}]) for _ in range(3)]
+    assert [a.status_code for a in answers] == [201, 201, 429]
+    assert answers[0].headers["X-RateLimit-Limit"] == "2" and answers[1].headers["X-RateLimit-Remaining"] == "0"
+    assert float(answers[2].headers["X-Ratelimit-Retry-After"]) > 0
+    c.sandbox.set_faults(script=[{"status": 503}])
+    assert c.track(attributes=[{"x": 1}]).status_code == 503
+    assert c.sandbox.received() == []                            # still a sink: nothing stored
