@@ -62,7 +62,7 @@ class DeliveryPolicy:
     retry: RetryPolicy
     resend_unknown: bool = True     # a request of unknown fate is resent (replay-safe, or at_least_once)
     lanes: int = 0                  # ordering lanes; 0: as many as the most requests in flight
-    queue_depth: int = 2            # batches waiting per request in flight, on average: bounds memory
+    queue_depth: int = 1            # batches waiting per request in flight, on average: bounds memory
     max_wait_s: float = 1.0         # a partial batch waits this long for more rows, if its lane is idle
     stop_grace_s: float = 5.0       # after a stop, requests in flight get this long to end, then are cut
     encode: Encoder = array_body

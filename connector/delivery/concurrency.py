@@ -3,8 +3,9 @@
 With `concurrency: auto` the limit is what the rate budget and the measured latency need
 (Little's law: in flight = rate × latency), reconsidered every `interval_s`:
 
-- it grows (at most doubling per interval) while requests wait for a free slot, the pace is
-  below the budget and the latency holds (under `RISING` × the least latency seen);
+- it grows to what rate × latency needs (at least one more each interval) while requests wait
+  for a free slot, the pace is below the budget and the latency holds (under `RISING` × the
+  least latency seen);
 - it is cut by `CUT` at once on a 429, a 5xx or a lost connection (once per interval), and may
   not grow again for `COOL_OFF_S`;
 - it shrinks when the latency rises past `QUEUEING` × the least latency seen (Braze queues what
@@ -126,7 +127,7 @@ class Controller:
         if latency > QUEUEING * self._least:
             return max(1, math.floor(limit * 0.8))
         if self._starved and pace < 0.95 * budget and latency <= RISING * self._least:
-            return min(most, max(limit + 1, min(need, limit * 2)))
+            return min(most, max(limit + 1, need))      # what the budget needs at this latency
         if limit > 1.5 * need:
             return max(need, math.floor(limit * 0.9))
         return limit

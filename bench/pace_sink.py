@@ -1,0 +1,49 @@
+"""The sandbox in sink mode for the pace benchmark: `pace_sink.py PORT KEY STATS.json OPTIONS.json`.
+
+OPTIONS.json holds Sandbox arguments (latency_ms, sink_limits, track_rps, track_burst, fail_rate,
+fail_status, drop_rate, seed). It serves until SIGTERM, then writes what it saw: each request's
+arrival (epoch seconds), status (None: the connection was dropped) and objects, so that the
+benchmark can count requests per second window.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+from connector.sandbox import Sandbox
+
+
+def main(argv: list[str]) -> int:
+    port, key, stats_path = int(argv[0]), argv[1], argv[2]
+    options = json.loads(open(argv[3], encoding="utf-8").read())
+    seen: list[tuple[float, int | None]] = []
+    lock = threading.Lock()
+    sandbox = Sandbox(api_key=key, port=port, sink=True, users_rps=1e9,
+                      **{"track_rps": 1e9, **options})
+    serve = sandbox.app.serve
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        arrived = time.time()
+        reply = serve(*args, **kwargs)
+        with lock:
+            seen.append((arrived, None if reply.drop else reply.status))
+        return reply
+
+    sandbox.app.serve = recording  # type: ignore[method-assign]
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    with sandbox:
+        stopped.wait(timeout=24 * 3600)
+    stats = sandbox.stats()
+    with open(stats_path, "w", encoding="utf-8") as f:
+        json.dump({"requests": seen, "objects_received": stats["objects_received"]}, f)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
