@@ -25,7 +25,7 @@ import ssl
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from connector.braze.ratelimit import RateInfo, parse_rate_headers
+from connector.braze.ratelimit import Headers, RateInfo, parse_rate_headers
 
 
 class Kind(enum.Enum):
@@ -100,7 +100,7 @@ def _object_errors(body: Mapping[str, Any]) -> tuple[ObjectError, ...]:
     return tuple(found)
 
 
-def classify_response(status: int, headers: Mapping[str, str], text: str, now: float) -> Outcome:
+def classify_response(status: int, headers: Headers, text: str, now: float) -> Outcome:
     """Classify an answer. `now` (epoch seconds) turns an epoch-style reset into seconds left."""
     rate = parse_rate_headers(headers, now)
     body = _body(text)

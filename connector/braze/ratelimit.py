@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Protocol
+
+
+class Headers(Protocol):
+    """An answer's headers: a case-insensitive `get`."""
+
+    def get(self, name: str, /) -> str | None: ...
 
 # A reset value above this is an epoch timestamp; below it, seconds left (Braze's pages disagree).
 _EPOCH_THRESHOLD = 1_000_000_000
@@ -27,8 +33,8 @@ def _number(value: str | None) -> float | None:
     return number if number == number and number >= 0 else None
 
 
-def parse_rate_headers(headers: Mapping[str, str], now: float) -> RateInfo:
-    """Headers are matched case-insensitively (requests gives a case-insensitive mapping)."""
+def parse_rate_headers(headers: Headers, now: float) -> RateInfo:
+    """Headers are matched case-insensitively (http.client's HTTPMessage, or any such `get`)."""
     limit = _number(headers.get("X-RateLimit-Limit"))
     remaining = _number(headers.get("X-RateLimit-Remaining"))
     reset = _number(headers.get("X-RateLimit-Reset"))

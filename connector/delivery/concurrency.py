@@ -9,7 +9,11 @@ With `concurrency: auto` the limit is what the rate budget and the measured late
 - it is cut by `CUT` at once on a 429, a 5xx or a lost connection (once per interval), and may
   not grow again for `COOL_OFF_S`;
 - it shrinks when the latency rises past `QUEUEING` × the least latency seen (Braze queues what
-  we send: more in flight would only wait longer), or when it is well above what is needed.
+  we send: more in flight would only wait longer), or when it is well above what is needed;
+- a growth is a trial: if the next interval's pace is not `GAIN` × the pace before it, the limit
+  goes back and may not grow for `FUTILE_HOLD_S`. Something else bounds the pace then (the
+  reading thread, this machine's CPU, a sink on loopback answering in microseconds), and more
+  threads would only cost memory and the GIL.
 
 An integer pins the limit; the controller then only measures. `tests/delivery/test_concurrency.py`
 drives these rules with an injected clock.
@@ -31,6 +35,8 @@ RISING = 1.5        # latency over this multiple of the least seen: do not grow
 QUEUEING = 3.0      # latency over this multiple of the least seen: shrink
 HEADROOM = 1.25     # in flight = rate x latency x this, plus one
 SAMPLES = 64        # latencies the median is taken over
+GAIN = 1.1          # a growth must raise the pace by this much to be kept
+FUTILE_HOLD_S = 10.0    # no growth for this long after one that raised nothing
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class Controller:
         self._congested = False
         self._starved = False           # a request waited for a slot in this interval
         self._answers = 0               # answers in this interval
+        self._trial: tuple[int, float] | None = None    # after a growth: the limit and pace before it
         self._interval_start = clock()
 
     @property
@@ -117,9 +124,13 @@ class Controller:
 
     def _next_limit(self, now: float, pace: float, latency: float | None) -> int:
         limit, most = self._limit, self._policy.maximum
+        trial, self._trial = self._trial, None
         if self._congested:
             self._cool_until = now + COOL_OFF_S
             return max(1, math.floor(limit * CUT))
+        if trial is not None and pace < GAIN * trial[1]:
+            self._cool_until = now + FUTILE_HOLD_S      # more in flight raised nothing: undo it
+            return trial[0]
         if latency is None or now < self._cool_until:
             return limit
         budget = self._budget()
@@ -127,7 +138,10 @@ class Controller:
         if latency > QUEUEING * self._least:
             return max(1, math.floor(limit * 0.8))
         if self._starved and pace < 0.95 * budget and latency <= RISING * self._least:
-            return min(most, max(limit + 1, need))      # what the budget needs at this latency
+            grown = min(most, max(limit + 1, need))      # what the budget needs at this latency
+            if grown > limit:
+                self._trial = (limit, pace)
+            return grown
         if limit > 1.5 * need:
             return max(need, math.floor(limit * 0.9))
         return limit

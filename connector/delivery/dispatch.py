@@ -111,6 +111,8 @@ class Delivery:
             with self._lock:        # closed under _hand: the flusher cannot queue a later batch of its lane first
                 if self._schedule.close(batch):
                     self._wake(1)
+        # Held back only here, as a batch closes (once per batch, not per row): only the reading
+        # thread's closing batches make the queue grow past the room.
         with self._lock:
             while self._schedule.pending >= self._room_for() and self._stop.error is None:
                 self._held = True

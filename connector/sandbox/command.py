@@ -14,8 +14,7 @@ from ..errors import ConfigError
 from .endpoints import TRACK_LIMITS
 from .merges import MODES as MERGE_MODES
 from .ratelimit import DEFAULT_RPS
-from .sandbox import DEFAULT_API_KEY, Sandbox
-from .show import show
+from . import DEFAULT_API_KEY
 
 DEFAULT_DB = "braze-sandbox.sqlite"
 KEY_ENV = "BRAZE_SANDBOX_API_KEY"
@@ -94,6 +93,8 @@ def register(subparsers: Any) -> None:
 
 def run_show(args: argparse.Namespace) -> int:
     try:
+        from .show import show
+
         return show(args.show_db, args.user, args.events, args.json, sys.stdout, args.limit, args.offset)
     except BrokenPipeError:   # `sandbox show | head`: the reader had enough
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -129,6 +130,8 @@ def key_source(args: argparse.Namespace) -> tuple[str, str]:
 def run(args: argparse.Namespace) -> int:
     """Serve in the foreground until Ctrl-C or SIGTERM; 0 on a clean stop."""
     key, source = key_source(args)
+    from .sandbox import Sandbox
+
     sandbox = Sandbox(
         api_key=key, db_path=None if args.sink or args.db == ":memory:" else args.db, host=args.host,
         port=args.port, track_limit=args.track_limit, track_rps=args.track_rps, users_rps=args.users_rps,

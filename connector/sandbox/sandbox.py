@@ -16,7 +16,7 @@ from .ratelimit import DEFAULT_RPS, RESET_STYLES, RateLimits
 from .server import Server
 from .store import Store, dumps
 
-DEFAULT_API_KEY = "sandbox-key"
+from . import DEFAULT_API_KEY
 
 
 class Sandbox:

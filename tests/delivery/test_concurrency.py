@@ -3,7 +3,7 @@ requests wait below the budget, is cut on 429 / 5xx, shrinks when Braze queues, 
 
 from __future__ import annotations
 
-from connector.delivery.concurrency import COOL_OFF_S, ConcurrencyPolicy, Controller
+from connector.delivery.concurrency import COOL_OFF_S, FUTILE_HOLD_S, ConcurrencyPolicy, Controller
 
 
 class Clock:
@@ -79,3 +79,26 @@ def test_an_integer_pins_it_whatever_happens():
     run(controller, clock, 2.0, latency=1.0)
     assert controller.limit == 16
     assert controller.latency() is not None
+
+
+def test_a_growth_that_raises_no_pace_is_undone_and_held():
+    """A sink on loopback answers in a millisecond, so the budget "needs" hundreds in flight; but
+    the pace is bound by this machine's CPU: growing brings nothing, and is undone."""
+    clock = Clock()
+    controller = Controller(ConcurrencyPolicy(), budget=lambda: 100_000.0, clock=clock)
+    run(controller, clock, 0.6, latency=0.001, rate=2000.0)
+    grown = controller.limit
+    assert grown > 8                                          # tried: requests wait, pace below budget
+    run(controller, clock, 0.6, latency=0.001, rate=2000.0)  # the same pace with more in flight
+    assert controller.limit == 8                              # undone
+    run(controller, clock, FUTILE_HOLD_S - 1.0, latency=0.001, rate=2000.0)
+    assert controller.limit == 8                              # and held
+
+
+def test_a_growth_that_raises_the_pace_is_kept():
+    clock = Clock()
+    controller = Controller(ConcurrencyPolicy(), budget=lambda: 1000.0, clock=clock)
+    run(controller, clock, 0.6, latency=0.1)                  # 8 in flight: 80 requests/s
+    grown = controller.limit
+    run(controller, clock, 0.6, latency=0.1)                  # Little's law: the pace follows the limit
+    assert controller.limit >= grown > 8
