@@ -88,7 +88,7 @@ def save(page: Any) -> dict[str, Any] | None:
 def advanced_expected(state: tuple[str, str | None]) -> set[str]:
     """Every top-level key not on the first screen, less the ones this state does not show."""
     keys = set(load_schema()["properties"]) - {"input"} - NEVER
-    keys -= FIRST_SCREEN | MODE_FIRST_SCREEN.get("user_track", set()) | MODE_FIRST_SCREEN["user_subscription"]
+    keys -= FIRST_SCREEN.union(*MODE_FIRST_SCREEN.values())
     keys -= {key for key, states in ONLY_WITH.items() if state not in states}
     return keys | INPUT_ADVANCED
 
@@ -241,6 +241,19 @@ def test_an_empty_form_shows_errors_instead_of_saving(open_form: Any) -> None:
     text = errors.inner_text()
     assert "Braze endpoint" in text and "Mode" in text
     assert page.locator("#root_mode__error").is_visible()
+
+
+def test_a_collapsed_group_with_an_error_opens(open_form: Any) -> None:
+    page = open_form()
+    page.select_option("#root_endpoint", "sandbox")
+    choose(page, "user_delete", None)
+    page.locator("details[data-group=advanced] > summary").click()
+    page.fill("#root_batch_size", "500")
+    page.locator("details[data-group=advanced] > summary").click()         # closed again
+    assert not page.locator("#root_batch_size").is_visible()
+    assert save(page) is None
+    assert page.locator("details[data-group=advanced]").get_attribute("open") is not None
+    assert page.locator("#root_batch_size__error").is_visible()
 
 
 def test_the_deprecated_spelling_is_never_offered(open_form: Any) -> None:

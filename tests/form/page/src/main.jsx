@@ -73,7 +73,7 @@ function toConfig(schema, data) {
   return out;
 }
 
-// The uiSchema for the data as it stands: the hints, plus hidden branch fields, password secrets, default placeholders.
+// The uiSchema for the data as it stands: the hints, plus the branch fields hidden now and secrets as passwords.
 function uiFor(schema, hints, data, root = schema) {
   const ui = { ...hints };
   for (const [name, prop] of Object.entries(schema.properties || {})) {
