@@ -14,6 +14,7 @@ from connector.version import __version__
 from connector.errors import ConnectorError, UsageError
 
 log = logging.getLogger("braze_export")
+UI_HINTS_FILE = "ui.json"   # beside config.schema.json in connector.config_schema
 
 EXIT_HELP = """exit codes of run:
   0  every row delivered (or skipped, as skip_on_invalid_records allows)
@@ -34,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     spec = sub.add_parser("spec", help="print the config JSON Schema")
+    spec.add_argument("--ui", action="store_true",
+                      help="print the form's UI hints instead (groups, order, widgets; docs/config.md)")
     spec.set_defaults(func=cmd_spec)
 
     def config_args(p: argparse.ArgumentParser) -> None:
@@ -89,6 +92,12 @@ def _settings(args: argparse.Namespace, extra: dict[str, Any] | None = None, off
 
 
 def cmd_spec(args: argparse.Namespace) -> int:
+    if args.ui:
+        from importlib.resources import files
+
+        hints = files("connector.config_schema").joinpath(UI_HINTS_FILE).read_text(encoding="utf-8")
+        print(json.dumps(json.loads(hints), indent=2))
+        return 0
     from connector.config import load_schema
 
     print(json.dumps(load_schema(), indent=2))
