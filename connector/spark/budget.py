@@ -6,7 +6,8 @@ Spark's conf says (`local[N]`, or executors x cores / task.cpus). Each task then
 job's requests per second, concurrency and hourly budget divided by that number, exactly as
 `workers: N` divides them between processes (connector/workers/parent.py). The hourly budget is
 turned into a steady pace first (59/60 of it, spread over the hour), so that tasks starting one
-after another never add up their hourly bursts.
+after another never add up their hourly bursts; and each task's bucket holds a single request, so
+that the tasks together go over the pace by at most one request each in any second.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from connector.config import Settings
+from connector.delivery.pacing import PacingPolicy
 from connector.errors import ConfigError
 from connector.modes import ModeCard
 from connector.workers.parent import worker_settings
@@ -63,10 +65,21 @@ def task_settings(settings: Settings, card: ModeCard, tasks: int) -> Settings:
     return replace(worker_settings(steady, settings.endpoint, key, card), api_key=settings.api_key)
 
 
-def start_delay(settings: Settings) -> float:
-    """Seconds a task waits before its first request: what its pace would take to earn the burst
-    its fresh token bucket holds, so that a task starting as another ends adds no burst."""
-    from connector.delivery.pacing import PacingPolicy
+@dataclass(frozen=True)
+class SteadyPacing(PacingPolicy):
+    """A task's pacing: its token bucket holds one request, not a twentieth of a second's worth,
+    so that T tasks together put at most T requests over the job's pace into any second."""
 
-    policy = PacingPolicy(per_second=settings.requests_per_second or 1.0)
+    @property
+    def burst(self) -> float:
+        return 1.0
+
+
+def steady(policy: PacingPolicy) -> SteadyPacing:
+    return SteadyPacing(per_second=policy.per_second, per_hour=policy.per_hour)
+
+
+def start_delay(policy: PacingPolicy) -> float:
+    """Seconds a task waits before its first request: what its pace takes to earn the token its
+    fresh bucket holds, so that a task starting as another one ends adds no burst."""
     return policy.burst / policy.per_second

@@ -25,7 +25,7 @@ from connector.errors import ConfigError, ConnectorError, JobError
 from connector.modes import card_for
 from connector.outcomes.ledger import Ledger
 from connector.pipeline import ExportOptions, JobResult, failed_before_start, prepare, run_export
-from connector.spark.budget import start_delay, task_settings, tasks_at_once
+from connector.spark.budget import start_delay, steady, task_settings, tasks_at_once
 from connector.spark.folder import AttemptLock, JobFolder
 from connector.spark.options import SparkJob
 from connector.spark.rows import KEY_COLUMN, PartitionRows, arrow_rows
@@ -107,7 +107,8 @@ def run_task(job: SparkJob, info: TaskInfo, batches: Iterable[Any], columns: Seq
             except ConnectorError as exc:
                 result = failed_before_start(exc, ledger)
             else:
-                time.sleep(start_delay(settings))
+                plan = replace(plan, pacing=steady(plan.pacing))
+                time.sleep(start_delay(plan.pacing))
                 result = run_export(plan, rows, ledger, ExportOptions(on_delivery=_bind(stop)))
         except BaseException as exc:    # Spark retries the task: say why for the driver's abort
             folder.note_failure(info.partition, {"attempt": info.attempt, "error": _line(exc),
@@ -137,8 +138,12 @@ def _outcome(info: TaskInfo, result: JobResult, tasks: int, rejects: bytes, *, s
 
 
 def _line(exc: BaseException) -> str:
+    """The failure in one line; a broken Arrow stream means the rows' own computation failed in Spark."""
     text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:500]}" if text else type(exc).__name__
+    line = f"{type(exc).__name__}: {text[:500]}" if text else type(exc).__name__
+    if type(exc).__module__.startswith("pyarrow"):
+        return f"the partition's rows stopped coming from Spark ({line}); Spark's task error says why"
+    return line
 
 
 def _rejects(path: str, partition: int) -> bytes:
