@@ -79,5 +79,8 @@ def _outcomes(messages: list[WriterCommitMessage | None]) -> list[TaskOutcome | 
 
 
 def register(spark: Any) -> None:
-    """Make `format("braze")` known to this SparkSession."""
+    """Make `format("braze")` known to this SparkSession (once: Spark warns on every new register)."""
+    if getattr(spark, "_braze_export_registered", False):
+        return
     spark.dataSource.register(BrazeDataSource)
+    spark._braze_export_registered = True
