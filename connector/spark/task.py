@@ -76,7 +76,8 @@ def _settings(job: SparkJob, info: TaskInfo) -> tuple[Settings, int, bool]:
     card = card_for(settings.mode, settings.track_record_type)
     tasks = tasks_at_once(job.tasks_at_once, info.conf)
     keyed = not card.replay_safe
-    if keyed and job.state_folder is None and (info.conf.get("spark.speculation") or "").lower() == "true":
+    local = (info.conf.get("spark.master") or "").startswith("local")
+    if keyed and job.state_folder is None and not local and (info.conf.get("spark.speculation") or "") == "true":
         raise ConfigError(SPECULATION) from None
     per_task = task_settings(settings, card, tasks)
     if keyed:
