@@ -51,7 +51,7 @@ def _failed_partition(folder: JobFolder, partition: int) -> tuple[dict[str, int]
 
 def finish(job: SparkJob, outcomes: Sequence[TaskOutcome | None], aborted: bool) -> Finished:
     """Sum the tasks up, write the rejected rows and the report; the error the write ends with."""
-    folder = JobFolder.of(job.state_folder, job.job_id, job.fingerprint)
+    folder = JobFolder.of(job)
     totals = dict.fromkeys(COUNTS, 0)
     extra: dict[str, Any] = dict.fromkeys(STATE_COUNTS, 0)
     problems: list[str] = []
@@ -84,8 +84,8 @@ def finish(job: SparkJob, outcomes: Sequence[TaskOutcome | None], aborted: bool)
     if job.report is not None:
         write_report(job.report, report)
     log.info("%s", summary(report))
-    if not job.job_id_given:
-        folder.remove()     # a fresh id: nothing can resume it (what executors keep elsewhere is theirs)
+    # a fresh id: nothing can resume it, all goes (what executors keep elsewhere is theirs)
+    folder.remove(state_too=not job.job_id_given)
     return Finished(report, error)
 
 

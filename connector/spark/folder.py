@@ -4,15 +4,20 @@
         part-00003-<config fingerprint>.sqlite   the partition's state (connector/state): what
                                                  Braze acknowledged, kept across task attempts
         part-00003.attempt.lock                  one attempt of a partition at a time
-        part-00003.failed.json                   why the partition's last failed attempt failed
-        stopped                                  a task aborted the write: the others stop
+        part-00003.<write id>.failed.json        why the partition's last failed attempt failed
+        stopped.<write id>                       a task aborted the write: the others stop
+
+The state outlives a write whose job id the user named (a rerun resumes it); the notes and the
+stop file are the one write's (a fresh id each write), so a rerun never reads an earlier one's.
 
 The default state folder is a temp folder on each executor (docs/spark.md says what that keeps).
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import glob
 import json
 import os
 import shutil
@@ -20,6 +25,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any
+
+from connector.spark.options import SparkJob
 
 LOCK_POLL_S = 0.2
 LOCK_WAIT_S = 24 * 3600.0       # an attempt waits at most this long for an earlier one of its partition
@@ -37,20 +44,22 @@ def default_state_folder() -> str:
 class JobFolder:
     path: str
     fingerprint: str
+    write_id: str = "write"
 
     @classmethod
-    def of(cls, state_folder: str | None, job_id: str, fingerprint: str) -> "JobFolder":
-        return cls(os.path.join(state_folder or default_state_folder(), f"braze-{job_id}"), fingerprint)
+    def of(cls, job: SparkJob) -> "JobFolder":
+        folder = os.path.join(job.state_folder or default_state_folder(), f"braze-{job.job_id}")
+        return cls(folder, job.fingerprint, job.write_id)
 
     def state_file(self, partition: int) -> str:
         return os.path.join(self.path, f"part-{partition:05d}-{self.fingerprint[:16]}.sqlite")
 
     def failure_note(self, partition: int) -> str:
-        return os.path.join(self.path, f"part-{partition:05d}.failed.json")
+        return os.path.join(self.path, f"part-{partition:05d}.{self.write_id}.failed.json")
 
     @property
     def stop_file(self) -> str:
-        return os.path.join(self.path, "stopped")
+        return os.path.join(self.path, f"stopped.{self.write_id}")
 
     def stop(self, partition: int) -> None:
         """Tell the other tasks of the write to stop (best effort: where they see this folder)."""
@@ -80,8 +89,14 @@ class JobFolder:
             return None
         return note if isinstance(note, dict) else None
 
-    def remove(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+    def remove(self, state_too: bool) -> None:
+        """Remove the write's notes and stop file, and with `state_too` the whole folder."""
+        if state_too:
+            shutil.rmtree(self.path, ignore_errors=True)
+            return
+        for path in glob.glob(os.path.join(glob.escape(self.path), f"*{self.write_id}*")):
+            with contextlib.suppress(OSError):
+                os.remove(path)
 
 
 class AttemptLock:

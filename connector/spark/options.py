@@ -52,6 +52,7 @@ class SparkJob:
     tasks_at_once: int | None       # given by the user (or by connector.spark.write); else from Spark's conf
     fail_after: int | None = None   # test hook: the first attempt of each task fails after N rows delivered
     started: float = field(default_factory=time.time)
+    write_id: str = field(default_factory=lambda: uuid.uuid4().hex)    # this write, whatever its job id
 
     def settings(self, environ: Mapping[str, str] = os.environ) -> Settings:
         """The validated settings, the key read from this process's environment or file."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from datetime import date, datetime
 from collections.abc import Iterable, Iterator
 from typing import Any, Callable
 
@@ -24,6 +25,7 @@ from connector.state.fingerprint import canonical
 
 KEY_COLUMN = "__braze_spark_row_key"    # ours: never sent, taken out of the rejected rows
 CHECK_EVERY_S = 0.25                    # how often the stop file is looked for
+FLAT = frozenset({str, int, float, bool, type(None), datetime, date})   # repr is exact and stable
 
 
 class InjectedFailure(RuntimeError):
@@ -38,7 +40,10 @@ class RetryKeys:
         self._repeats: dict[int, int] = {}
 
     def key(self, row: dict[str, Any]) -> str:
-        digest = hashlib.blake2b(canonical(row), digest_size=8).digest()
+        values = tuple(row.values())    # in the schema's column order, the same in every attempt
+        flat = FLAT.issuperset(map(type, values))
+        digest = hashlib.blake2b(repr(values).encode("utf-8", "surrogatepass") if flat else canonical(row),
+                                 digest_size=8).digest()
         number = int.from_bytes(digest, "big")
         if number not in self._seen:
             self._seen.add(number)
@@ -70,7 +75,7 @@ class PartitionRows:
         self.read = 0
 
     def __iter__(self) -> Iterator[tuple[int, dict[str, Any] | InvalidRow]]:
-        keys, next_check = self._keys, time.monotonic() + CHECK_EVERY_S
+        keys, next_check = self._keys, 0.0      # looked for at the first row, then every CHECK_EVERY_S
         for row in self._rows:
             self.read += 1
             if self._fail_after is not None and self._delivered() >= self._fail_after:

@@ -81,14 +81,14 @@ def _settings(job: SparkJob, info: TaskInfo) -> tuple[Settings, int, bool]:
         raise ConfigError(SPECULATION) from None
     per_task = task_settings(settings, card, tasks)
     if keyed:
-        folder = JobFolder.of(job.state_folder, job.job_id, job.fingerprint)
+        folder = JobFolder.of(job)
         per_task = replace(per_task, state_file=folder.state_file(info.partition), dedupe_key=KEY_COLUMN)
     return per_task, tasks, keyed
 
 
 def run_task(job: SparkJob, info: TaskInfo, batches: Iterable[Any], columns: Sequence[str]) -> TaskOutcome:
     """Export this partition's rows; raise only what Spark should retry."""
-    folder = JobFolder.of(job.state_folder, job.job_id, job.fingerprint)
+    folder = JobFolder.of(job)
     try:
         settings, tasks, keyed = _settings(job, info)
     except ConnectorError as exc:

@@ -160,7 +160,7 @@ def test_a_task_run_twice_on_its_partition_sends_its_events_once(env):
         assert len(sandbox.received("/users/track")) == 300
     assert (once.report["rows_delivered"], once.report["rows_duplicate"]) == (300, 0)
     assert (again.report["rows_delivered"], again.report["rows_duplicate"]) == (300, 300)
-    assert Path(JobFolder.of(job.state_folder, "twice", job.fingerprint).state_file(5)).exists()
+    assert Path(JobFolder.of(job).state_file(5)).exists()
 
 
 def test_speculation_on_a_cluster_needs_a_state_folder_every_executor_sees(env):
@@ -177,7 +177,7 @@ def outcome(partition: int, read: int, delivered: int, rejects: list[dict] = (),
 
 def test_the_driver_sums_the_tasks_and_names_the_partitions_that_failed(env):
     job = parse_options(options(report="report.json"), str(env))
-    folder = JobFolder.of(job.state_folder, job.job_id, job.fingerprint)
+    folder = JobFolder.of(job)
     folder.note_failure(2, {"attempt": 3, "error": "OSError: disk full", "rows_read": 10, "rows_delivered": 4})
     line = {"row": 1, "partition": 1, "outcome": "failed", "reason": "x", "values": {}}
     done = finish(job, [outcome(0, 5, 5), outcome(1, 3, 2, [line], "partition 1, row 1, column c: bad"), None],
@@ -191,3 +191,18 @@ def test_the_driver_sums_the_tasks_and_names_the_partitions_that_failed(env):
     assert str(done.error).startswith("partition 1, row 1, column c: bad (and 1 more partition failed)")
     assert [json.loads(x) for x in (env / "rejected.jsonl").read_text().splitlines()] == [line]
     assert not os.path.exists(folder.path), "a generated job id's folder is removed"
+
+
+def test_a_rerun_of_a_named_job_is_not_stopped_by_the_failed_run_before_it(env):
+    columns = ["external_id", "name", "time"]
+    bad = pa.RecordBatch.from_pydict({"external_id": ["u1"], "name": [None],
+                                      "time": pa.array([datetime(2024, 5, 1, tzinfo=timezone.utc)],
+                                                       pa.timestamp("us", tz="UTC"))})
+    with Sandbox(api_key=KEY) as sandbox:
+        named = options(sandbox.url, state_folder="state", job_id="daily")
+        failed = run_task(parse_options(named, str(env)), TaskInfo(0, 0, {"spark.master": "local[2]"}), [bad], columns)
+        assert failed.error.startswith("partition 0, row 1, column name") and not failed.stopped
+        rerun = parse_options(named, str(env))
+        done = run_task(rerun, TaskInfo(1, 0, {"spark.master": "local[2]"}), [event_batch(200)], columns)
+        assert done.error is None and done.report["rows_delivered"] == 200
+        assert len(sandbox.received("/users/track")) == 200
