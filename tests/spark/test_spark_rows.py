@@ -118,3 +118,21 @@ def test_bad_configs_and_columns_are_refused_before_any_request(spark, sandbox, 
     with pytest.raises(ConfigError, match="batch_size"):
         connector.spark.write(df, **event_options(sandbox, workdir, batch_size="many"))
     assert sandbox.stats()["requests"] == 0
+
+
+def test_when_one_task_aborts_the_write_the_others_stop_sending(spark, sandbox, workdir, key_env):
+    from pyspark.sql import functions as F
+
+    rows = 4_000     # 4 partitions of 1,000 rows, at 100 requests/s of 10 rows: 4 s if nobody stopped
+    df = events_frame(spark, rows, 4).withColumn(
+        "name", F.when(F.col("external_id") == "u5", F.lit(None)).otherwise(F.col("name")))
+
+    report = connector.spark.write(df, **event_options(sandbox, workdir, requests_per_second=100, batch_size=10))
+
+    written = json.loads((workdir / "report.json").read_text())
+    assert written["partition_errors"] == [report.error] and report.error.startswith("partition 0, row 6, column name")
+    assert report.rows_delivered < rows / 4, "the other tasks went on sending"
+    assert len(sandbox.received("/users/track")) == report.rows_delivered
+    stopped = [json.loads(line) for line in (workdir / "rejected.jsonl").read_text().splitlines()]
+    assert any("stopped: partition 0 aborted the write" in r["reason"] for r in stopped)
+    assert report.rows_read == report.rows_delivered + report.rows_failed
