@@ -4,6 +4,8 @@ It checks the options and the DataFrame's columns in the caller's process first 
 raised as ConfigError / HeaderError, nothing sent), tells the tasks how many of them run at once
 (min(partitions, the cluster's default parallelism)), runs `df.write.format("braze")`, and returns
 the `Report` the driver's commit wrote (to a temp file when no `report` path is given).
+Relative paths (the config, reject_file, api_key_file, state_folder) are taken from the
+caller's working folder.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ def write(df: Any, config: str | os.PathLike[str] | None = None, *, report: str 
         check_key_option(texts["api_key"])
     if config is not None:
         texts["config"] = os.path.abspath(config)
+    texts.setdefault("base_dir", os.getcwd())     # relative paths are the caller's, not the driver worker's
     if "tasks_at_once" not in texts and (tasks := _tasks_at_once(df)) is not None:
         texts["tasks_at_once"] = str(tasks)
     with tempfile.TemporaryDirectory(prefix="braze-spark-") as tmp:

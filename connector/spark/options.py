@@ -20,7 +20,7 @@ from connector.config.loading import merge, parse_text, read_config_file
 from connector.errors import ConfigError
 
 # Options of the Spark write itself, not config keys (docs/spark.md).
-SPARK_ONLY = ("config", "report", "state_folder", "job_id", "tasks_at_once", "_fail_first_attempt_after")
+SPARK_ONLY = ("config", "report", "state_folder", "job_id", "tasks_at_once", "base_dir", "_fail_first_attempt_after")
 _REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 _JOB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 # Config keys that cannot mean on Spark what they mean for one process, and why.
@@ -121,10 +121,12 @@ def _positive(options: Mapping[str, str], key: str) -> int | None:
 
 
 def parse_options(options: Mapping[str, str], base_dir: str) -> SparkJob:
-    """The job of a write with these options (keys in lower case); ConfigError for a bad one."""
+    """The job of a write with these options; ConfigError for a bad one. Relative paths are taken
+    from the option base_dir, else from `base_dir` (the driver's working folder)."""
     from connector.state.fingerprint import config_fingerprint
 
     options = {k.lower(): v for k, v in options.items()}
+    base_dir = os.path.join(base_dir, options.get("base_dir") or "")
     data = _config_of(options, base_dir)
     problems = [f"{key}: {why}" for key, why in REFUSED.items() if key in data]
     if problems:

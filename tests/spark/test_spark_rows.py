@@ -35,7 +35,8 @@ def test_spark_types_become_braze_values_and_binary_is_an_invalid_row(spark, san
             ("u2", None, None, None, None, [], None, {}, bytearray(b"\x00\x01"))]
     df = spark.createDataFrame(rows, schema).repartition(2)
 
-    report = connector.spark.write(df, **attribute_options(sandbox, workdir, skip_on_invalid_records=True))
+    report = connector.spark.write(df, **{**attribute_options(sandbox, workdir, skip_on_invalid_records=True),
+                                          "reject_file": "rejected.jsonl"})   # the caller's working folder
 
     assert (report.status, report.rows_read, report.rows_delivered, report.rows_skipped) == ("partial", 2, 1, 1)
     attributes = sandbox.user(external_id="u1")["attributes"]
