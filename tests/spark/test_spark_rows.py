@@ -137,3 +137,8 @@ def test_when_one_task_aborts_the_write_the_others_stop_sending(spark, sandbox, 
     stopped = [json.loads(line) for line in (workdir / "rejected.jsonl").read_text().splitlines()]
     assert any("stopped: partition 0 aborted the write" in r["reason"] for r in stopped)
     assert report.rows_read == report.rows_delivered + report.rows_failed
+
+
+def test_an_empty_dataframe_is_a_write_of_no_rows(spark, sandbox, workdir, key_env):
+    report = connector.spark.write(events_frame(spark, 0, 2), **event_options(sandbox, workdir))
+    assert (report.status, report.rows_read, report.exit_code, sandbox.stats()["requests"]) == ("success", 0, 0, 0)
