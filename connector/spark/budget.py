@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 from connector.config import Settings
 from connector.delivery.pacing import PacingPolicy
@@ -76,7 +76,8 @@ class SteadyPacing(PacingPolicy):
 
 
 def steady(policy: PacingPolicy) -> SteadyPacing:
-    return SteadyPacing(per_second=policy.per_second, per_hour=policy.per_hour)
+    """The same policy (every field of it), with a bucket of one request."""
+    return SteadyPacing(**{f.name: getattr(policy, f.name) for f in fields(policy)})
 
 
 def start_delay(policy: PacingPolicy) -> float:

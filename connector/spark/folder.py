@@ -22,14 +22,50 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from connector.spark.options import SparkJob
 
+CHECK_EVERY_S = 0.25            # how often a task looks for the stop file
 LOCK_POLL_S = 0.2
 LOCK_WAIT_S = 24 * 3600.0       # an attempt waits at most this long for an earlier one of its partition
+
+
+class StopWatch:
+    """A thread that looks for the write's stop file while the task runs (at once, then every
+    CHECK_EVERY_S) and tells `on_stop` which partition wrote it, once."""
+
+    def __init__(self, folder: "JobFolder", on_stop: Callable[[str], None]) -> None:
+        self._path = folder.stop_file
+        self._on_stop = on_stop
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="stop-watch", daemon=True)
+
+    def __enter__(self) -> "StopWatch":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while True:     # ends when the task is done, or once the stop file is seen
+            if os.path.exists(self._path):
+                self._on_stop(self._who())
+                return
+            if self._done.wait(CHECK_EVERY_S):
+                return
+
+    def _who(self) -> str:
+        try:
+            with open(self._path, encoding="utf-8") as f:
+                return f.read(100).strip() or "another task"
+        except OSError:
+            return "another task"
 
 
 class AttemptBusy(RuntimeError):

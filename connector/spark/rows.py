@@ -1,5 +1,5 @@
 """A task's rows: Spark's Arrow batches as numbered rows, converted as typed sources are; each row's
-retry key; and the two ways a task stops reading early (another task aborted; the test hook).
+retry key; and the test hook that fails a task's first attempt.
 
 Values go through connector/sources/typed.py as Parquet's do: Decimal to a number, timestamps to
 aware UTC datetimes, dates, arrays to lists, structs and maps to objects, binary to an invalid row.
@@ -13,7 +13,6 @@ finds the same keys whatever order its rows come in, so the state knows which it
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from datetime import date, datetime
 from collections.abc import Iterable, Iterator
@@ -24,7 +23,8 @@ from connector.sources.typed import plain_mapping
 from connector.state.fingerprint import canonical
 
 KEY_COLUMN = "__braze_spark_row_key"    # ours: never sent, taken out of the rejected rows
-CHECK_EVERY_S = 0.25                    # how often the stop file is looked for
+HOOK_WAIT_S = 60.0                      # the test hook waits at most this long for its rows' answers
+HOOK_POLL_S = 0.02
 FLAT = frozenset({str, int, float, bool, type(None), datetime, date})   # repr is exact and stable
 
 
@@ -60,40 +60,33 @@ def arrow_rows(batches: Iterable[Any]) -> Iterator[dict[str, Any] | InvalidRow]:
 
 
 class PartitionRows:
-    """The numbered rows of one partition for the pump, with the retry key added when asked, the
-    stop file looked at, and the test hook's failure raised once enough rows were delivered."""
+    """The numbered rows of one partition for the pump, with the retry key added when asked; with
+    the test hook armed, the first row read once N rows were delivered fails the attempt (or the
+    end of the rows, after waiting for N to be delivered)."""
 
-    def __init__(self, rows: Iterable[dict[str, Any] | InvalidRow], *, keyed: bool, stop_file: str | None,
-                 on_stop: Callable[[str], None], fail_after: int | None = None,
+    def __init__(self, rows: Iterable[dict[str, Any] | InvalidRow], *, keyed: bool, fail_after: int | None = None,
                  delivered: Callable[[], int] = lambda: 0) -> None:
         self._rows = rows
         self._keys = RetryKeys() if keyed else None
-        self._stop_file = stop_file
-        self._on_stop = on_stop
         self._fail_after = fail_after
         self._delivered = delivered
         self.read = 0
 
     def __iter__(self) -> Iterator[tuple[int, dict[str, Any] | InvalidRow]]:
-        keys, next_check = self._keys, 0.0      # looked for at the first row, then every CHECK_EVERY_S
+        keys, hook = self._keys, self._fail_after
         for row in self._rows:
             self.read += 1
-            if self._fail_after is not None and self._delivered() >= self._fail_after:
-                raise InjectedFailure(f"injected failure after {self._delivered()} rows delivered "
-                                      "(option _fail_first_attempt_after)")
-            if self._stop_file is not None and time.monotonic() >= next_check:
-                next_check = time.monotonic() + CHECK_EVERY_S
-                if os.path.exists(self._stop_file):
-                    self._on_stop(_stopper(self._stop_file))
+            if hook is not None and self._delivered() >= hook:
+                self._fail()
             if keys is not None and not isinstance(row, InvalidRow):
                 row[KEY_COLUMN] = keys.key(row)
             yield self.read, row
+        if hook is not None:
+            deadline = time.monotonic() + HOOK_WAIT_S
+            while self._delivered() < hook and time.monotonic() < deadline:   # ends by the deadline
+                time.sleep(HOOK_POLL_S)
+            self._fail()
 
-
-def _stopper(path: str) -> str:
-    """Which partition wrote the stop file (its only content), for the stop message."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read(100).strip() or "another task"
-    except OSError:
-        return "another task"
+    def _fail(self) -> None:
+        raise InjectedFailure(f"injected failure after {self._delivered()} rows delivered "
+                              "(option _fail_first_attempt_after)")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 import time
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,7 +27,7 @@ from connector.modes import card_for
 from connector.outcomes.ledger import Ledger
 from connector.pipeline import ExportOptions, JobResult, failed_before_start, prepare, run_export
 from connector.spark.budget import start_delay, steady, task_settings, tasks_at_once
-from connector.spark.folder import AttemptLock, JobFolder
+from connector.spark.folder import AttemptLock, JobFolder, StopWatch
 from connector.spark.options import SparkJob
 from connector.spark.rows import KEY_COLUMN, PartitionRows, arrow_rows
 
@@ -59,16 +60,29 @@ class TaskOutcome:
 
 
 class _Stop:
-    """Aborts this task's delivery when another task aborted the write."""
+    """Aborts this task's delivery when another task aborted the write (told before or after the
+    delivery exists: whichever comes second aborts it)."""
 
     def __init__(self) -> None:
-        self.delivery: Delivery | None = None
+        self._lock = threading.Lock()
+        self._delivery: Delivery | None = None
+        self._who: str | None = None
         self.error: JobError | None = None
 
     def __call__(self, who: str) -> None:
-        if self.delivery is not None and self.error is None:
-            self.error = JobError(f"stopped: {who} aborted the write")
-            self.delivery.abort(self.error)
+        with self._lock:
+            self._who = who
+            self._abort()
+
+    def bind(self, delivery: Delivery) -> None:
+        with self._lock:
+            self._delivery = delivery
+            self._abort()
+
+    def _abort(self) -> None:
+        if self._delivery is not None and self._who is not None and self.error is None:
+            self.error = JobError(f"stopped: {self._who} aborted the write")
+            self._delivery.abort(self.error)
 
 
 def _settings(job: SparkJob, info: TaskInfo) -> tuple[Settings, int, bool]:
@@ -95,8 +109,7 @@ def run_task(job: SparkJob, info: TaskInfo, batches: Iterable[Any], columns: Seq
         return _outcome(info, failed_before_start(exc), 0, b"", stopped=False, folder=folder)
     ledger, stop = Ledger(), _Stop()
     fail_after = job.fail_after if info.attempt == 0 else None
-    rows = PartitionRows(arrow_rows(batches), keyed=keyed, stop_file=folder.stop_file, on_stop=stop,
-                         fail_after=fail_after, delivered=lambda: ledger.counts().rows_delivered)
+    rows = PartitionRows(arrow_rows(batches), keyed=keyed, fail_after=fail_after, delivered=lambda: ledger.counts().rows_delivered)
     lock = AttemptLock(folder, info.partition) if keyed else None
     with tempfile.TemporaryDirectory(prefix="braze-task-") as tmp:
         settings = replace(settings, reject_file=os.path.join(tmp, "rejected.jsonl"))
@@ -110,7 +123,8 @@ def run_task(job: SparkJob, info: TaskInfo, batches: Iterable[Any], columns: Seq
             else:
                 plan = replace(plan, pacing=steady(plan.pacing))
                 time.sleep(start_delay(plan.pacing))
-                result = run_export(plan, rows, ledger, ExportOptions(on_delivery=_bind(stop)))
+                with StopWatch(folder, stop):
+                    result = run_export(plan, rows, ledger, ExportOptions(on_delivery=stop.bind))
         except BaseException as exc:    # Spark retries the task: say why for the driver's abort
             folder.note_failure(info.partition, {"attempt": info.attempt, "error": _line(exc),
                                                  **ledger.counts().__dict__})
@@ -121,12 +135,6 @@ def run_task(job: SparkJob, info: TaskInfo, batches: Iterable[Any], columns: Seq
         rejects = _rejects(settings.reject_file, info.partition)
     return _outcome(info, result, tasks, rejects, stopped=result.error is not None and result.error is stop.error,
                     folder=folder)
-
-
-def _bind(stop: _Stop) -> Any:
-    def bind(delivery: Delivery) -> None:
-        stop.delivery = delivery
-    return bind
 
 
 def _outcome(info: TaskInfo, result: JobResult, tasks: int, rejects: bytes, *, stopped: bool,

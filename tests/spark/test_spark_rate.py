@@ -36,7 +36,7 @@ def test_no_second_holds_more_than_the_limit_across_tasks(spark, workdir, key_en
     assert report.status == "success" and report.rows_delivered == ROWS
     assert len(received) == ROWS and set(received.values()) == {1}
     accepted = [r["time"] for r in requests if r["status"] == 201]
-    assert len(accepted) == ROWS // BATCH
+    assert len(accepted) >= ROWS // BATCH
     assert busiest_second([r["time"] for r in requests]) <= LIMIT * 1.05
     throttled = sum(1 for r in requests if r["status"] == 429)
     assert throttled <= len(requests) * 0.01, f"{throttled} of {len(requests)} requests got 429"

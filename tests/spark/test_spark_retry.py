@@ -21,7 +21,7 @@ def test_a_retried_task_resends_no_event_its_failed_attempt_delivered(spark, san
     received = Counter(r["object"]["external_id"] for r in sandbox.received("/users/track"))
     assert len(received) == ROWS and set(received.values()) == {1}, "an event was delivered twice, or lost"
     assert (report.status, report.rows_read, report.rows_delivered) == ("success", ROWS, ROWS)
-    # every first attempt failed after FAIL_AFTER rows were delivered; its retry counted them, unsent
+    # every first attempt failed once FAIL_AFTER rows were delivered; its retry counted them, unsent
     assert report.rows_duplicate >= PARTITIONS * FAIL_AFTER
     assert sandbox.stats()["objects_received"] == ROWS
 
