@@ -116,6 +116,8 @@ def _build(data: Mapping[str, Any], base_dir: str, origins: Mapping[str, str]) -
         workers=int(values["workers"]),
         origins=MappingProxyType(dict(origins)),
         subscription_group_id=values.get("subscription_group_id"),
+        on_removed=values["on_removed"],
+        max_removed_ratio=float(values["max_removed_ratio"]),
     )
 
 

@@ -77,6 +77,8 @@ class Settings:
     sandbox_db: str
     workers: int = 1  # processes sharing the export by user (connector/workers/)
     subscription_group_id: str | None = None  # user_subscription: the group of rows that give none
+    on_removed: str = "ignore"  # ignore | unset | unsubscribe | delete: users who left the audience (docs/mirror.md)
+    max_removed_ratio: float = 0.2  # with on_removed: the share of the last complete run's users removed at most
     origins: Mapping[str, str] = field(default_factory=dict)  # key -> the text as written, where it took a ${VAR}
 
     def shown(self, key: str) -> str:
