@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--restart", action="store_true",
                      help="forget the state_file's progress on this job and send every row again "
                           "(delta and dedupe_key still apply)")
+    run.add_argument("--allow-mass-removal", action="store_true",
+                     help="on_removed: remove the users who left the audience even beyond max_removed_ratio, "
+                          "or when the input has no user")
     run.set_defaults(func=cmd_run)
 
     from connector.sandbox.command import register
@@ -106,7 +109,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     extra = {"reject_file": args.reject_file} if args.reject_file else None
     return run_command(lambda: _settings(args, extra), report_path=args.report,
-                       dry_run=args.dry_run, json_logs=args.log_format == "json", restart=args.restart)
+                       dry_run=args.dry_run, json_logs=args.log_format == "json", restart=args.restart,
+                       allow_mass_removal=args.allow_mass_removal)
 
 
 def _terminate(signum: int, frame: object) -> None:

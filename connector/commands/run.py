@@ -42,7 +42,7 @@ def finish(result: JobResult, report_path: str | None, shown_rejects: str | None
 
 
 def run_command(load: Callable[[], Settings], *, report_path: str | None, dry_run: bool,
-                json_logs: bool, restart: bool = False) -> int:
+                json_logs: bool, restart: bool = False, allow_mass_removal: bool = False) -> int:
     try:
         settings = load()
         check_outputs(settings, report_path, dry_run=dry_run)
@@ -55,13 +55,14 @@ def run_command(load: Callable[[], Settings], *, report_path: str | None, dry_ru
 
         result = run_parallel(settings, dry_run=dry_run, json_logs=json_logs)
     else:
-        result = _run_one(settings, dry_run, json_logs, restart)
+        result = _run_one(settings, dry_run, json_logs, restart, allow_mass_removal)
     if dry_run:
         log.info("dry run: nothing was sent")
     return finish(result, report_path, settings.shown("reject_file"))
 
 
-def _run_one(settings: Settings, dry_run: bool, json_logs: bool, restart: bool) -> JobResult:
+def _run_one(settings: Settings, dry_run: bool, json_logs: bool, restart: bool,
+             allow_mass_removal: bool) -> JobResult:
     ledger = Ledger()
     try:
         source = open_source(settings.input)
@@ -76,4 +77,5 @@ def _run_one(settings: Settings, dry_run: bool, json_logs: bool, restart: bool) 
             return failed_before_start(exc, ledger)
         with Progress(ledger, source.progress, json_logs=json_logs) as progress:
             return run_export(plan, source, ledger, ExportOptions(
-                dry_run=dry_run, resume_input=settings.input, restart=restart, on_delivery=progress.watch))
+                dry_run=dry_run, resume_input=settings.input, restart=restart, on_delivery=progress.watch,
+                allow_mass_removal=allow_mass_removal))

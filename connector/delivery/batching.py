@@ -57,6 +57,8 @@ class Batch:
     def rows(self) -> str:
         """'rows 3-77' for log lines."""
         first, last = self.entries[0].row, self.entries[-1].row
+        if first < 0:       # on_removed's removals are numbered -1, -2, ... (outcomes.Settlement.removal)
+            return f"removal {-first}" if first == last else f"removals {-first}-{-last}"
         return f"row {first}" if first == last else f"rows {first}-{last}"
 
 
