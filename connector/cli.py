@@ -72,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--limit", type=int, default=None,
                      help="read only the first N rows: a sample run (the state_file does not count it "
                           "as a complete run)")
+    run.add_argument("--allow-mass-removal", action="store_true",
+                     help="on_removed: remove the users who left the audience even beyond max_removed_ratio, "
+                          "or when the input has no user")
     run.set_defaults(func=cmd_run)
 
     from connector.sandbox.command import register
@@ -125,7 +128,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("--limit must be at least 1")
     extra = {"reject_file": args.reject_file} if args.reject_file else None
     return run_command(lambda: _settings(args, extra), report_path=args.report, dry_run=args.dry_run,
-                       json_logs=args.log_format == "json", restart=args.restart, limit=args.limit)
+                       json_logs=args.log_format == "json", restart=args.restart, limit=args.limit,
+                       allow_mass_removal=args.allow_mass_removal)
 
 
 def _terminate(signum: int, frame: object) -> None:

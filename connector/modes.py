@@ -51,6 +51,7 @@ class ModeCard:
     encode: Encoder = array_body        # a request's body of its objects (connector/delivery/bodies.py)
     read_answer: AnswerReader = as_classified   # the endpoint's own per-entry errors, if it has some
     describe: Callable[[Any], str] | None = None    # cannot be undone: one line per object for --dry-run
+    on_removed: tuple[str, ...] = ()    # what on_removed may do to a user who left the audience (beyond ignore)
 
     @property
     def name(self) -> str:
@@ -82,12 +83,12 @@ CARDS: tuple[ModeCard, ...] = (     # in the order the schema offers them
     ModeCard("user_track", "purchases", PurchasesWriter, "/users/track", ("purchases",), 75,
              "track", replay_safe=False, keys=TRACK_KEYS, dedupe=True),
     ModeCard("user_track", "user_profile_attributes", AttributesWriter, "/users/track", ("attributes",), 75,
-             "track", replay_safe=True, keys=TRACK_KEYS, delta=True),
+             "track", replay_safe=True, keys=TRACK_KEYS, delta=True, on_removed=("unset", "delete")),
     ModeCard("user_delete", None, DeleteWriter, "/users/delete", ("external_ids", "braze_ids", "user_aliases"), 50,
              "users", replay_safe=True, keys=_DELETE_KEYS),
     ModeCard("user_subscription", None, SubscriptionWriter, "/v2/subscription/status/set",
              tuple(subscriptions.ARRAYS.values()), 50, "subscription", replay_safe=True, keys=subscriptions.KEYS,
-             delta=True, encode=subscription_groups),
+             delta=True, encode=subscription_groups, on_removed=("unsubscribe", "delete")),
     ModeCard("user_merge", None, MergeWriter, "/users/merge", ("merge_updates",), 50, "users", replay_safe=True,
              keys=merges.KEYS, describe=merges.describe),
     ModeCard("user_rename_external_id", None, RenameWriter, "/users/external_ids/rename", ("external_id_renames",),

@@ -44,7 +44,8 @@ def finish(result: JobResult, report_path: str | None, shown_rejects: str | None
 
 
 def run_command(load: Callable[[], Settings], *, report_path: str | None, dry_run: bool,
-                json_logs: bool, restart: bool = False, limit: int | None = None) -> int:
+                json_logs: bool, restart: bool = False, limit: int | None = None,
+                allow_mass_removal: bool = False) -> int:
     try:
         settings = load()
         if restart and settings.state_file is None:
@@ -61,13 +62,14 @@ def run_command(load: Callable[[], Settings], *, report_path: str | None, dry_ru
 
         result = run_parallel(settings, dry_run=dry_run, json_logs=json_logs)
     else:
-        result = _run_one(settings, dry_run, json_logs, restart, limit)
+        result = _run_one(settings, dry_run, json_logs, restart, limit, allow_mass_removal)
     if dry_run:
         log.info("dry run: nothing was sent")
     return finish(result, report_path, settings.shown("reject_file"))
 
 
-def _run_one(settings: Settings, dry_run: bool, json_logs: bool, restart: bool, limit: int | None) -> JobResult:
+def _run_one(settings: Settings, dry_run: bool, json_logs: bool, restart: bool, limit: int | None,
+             allow_mass_removal: bool) -> JobResult:
     ledger = Ledger()
     try:
         source = open_source(settings.input)
@@ -83,4 +85,4 @@ def _run_one(settings: Settings, dry_run: bool, json_logs: bool, restart: bool, 
         with Progress(ledger, source.progress, json_logs=json_logs) as progress:
             return run_export(plan, source, ledger, ExportOptions(
                 dry_run=dry_run, resume_input=settings.input, restart=restart, limit=limit,
-                on_delivery=progress.watch))
+                on_delivery=progress.watch, allow_mass_removal=allow_mass_removal))

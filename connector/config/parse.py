@@ -124,6 +124,8 @@ def _build(data: Mapping[str, Any], base_dir: str, origins: Mapping[str, str]) -
         subscription_group_id=values.get("subscription_group_id"),
         mapping_columns=MappingProxyType(dict((values.get("mapping") or {}).get("columns") or {})),
         mapping_constants=MappingProxyType(dict((values.get("mapping") or {}).get("constants") or {})),
+        on_removed=values["on_removed"],
+        max_removed_ratio=float(values["max_removed_ratio"]),
     )
 
 

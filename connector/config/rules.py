@@ -142,6 +142,37 @@ def dedupe_rule(data: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+REMOVALS = ("unset", "unsubscribe", "delete")     # on_removed beyond ignore
+
+
+def on_removed_rule(data: Mapping[str, Any]) -> list[str]:
+    """on_removed needs a state_file, and a mode whose card can undo it that way (never events)."""
+    value = data.get("on_removed")
+    if value not in REMOVALS:
+        return []
+    problems = []
+    card = _card(data)
+    if card is not None and value not in card.on_removed:
+        cards = [c for c in CARDS if value in c.on_removed]
+        where = " or ".join(f"mode {c.mode}" + (f" with track_record_type {c.record_type}" if c.record_type else "")
+                            for c in cards)
+        if card.record_type in ("custom_events", "purchases"):
+            problems.append(f"on_removed: is refused for {card.record_type} (a sent event or purchase cannot be "
+                            f"taken back); {value} applies to {where}")
+        else:
+            problems.append(f"on_removed: {value} applies to {where}, not to {card.name}")
+    if "state_file" not in data:
+        problems.append(f"state_file: is required when on_removed is {value} (it keeps the audience)")
+    return problems
+
+
+def removed_ratio_rule(data: Mapping[str, Any]) -> list[str]:
+    """max_removed_ratio guards on_removed: alone it would guard nothing."""
+    if "max_removed_ratio" in data and data.get("on_removed", "ignore") == "ignore":
+        return ["max_removed_ratio: applies only when on_removed is unset, unsubscribe or delete"]
+    return []
+
+
 def input_rule(data: Mapping[str, Any]) -> list[str]:
     """The input's keys fit its format; its encoding exists; an sql input's URL and query are sound."""
     raw = _input(data)
@@ -241,7 +272,7 @@ def mapping_rule(data: Mapping[str, Any]) -> list[str]:
 
 
 RULES: tuple[Rule, ...] = (endpoint_rule, api_key_rule, retry_rule, subscription_rule, delta_rule, dedupe_rule,
-                           input_rule, workers_rule, mapping_rule)
+                           on_removed_rule, removed_ratio_rule, input_rule, workers_rule, mapping_rule)
 
 
 def rule_problems(data: Mapping[str, Any]) -> list[str]:

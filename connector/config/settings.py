@@ -80,6 +80,8 @@ class Settings:
     subscription_group_id: str | None = None  # user_subscription: the group of rows that give none
     mapping_columns: Mapping[str, str] = field(default_factory=dict)  # input column -> Braze field
     mapping_constants: Mapping[str, Any] = field(default_factory=dict)  # Braze field -> value of every row
+    on_removed: str = "ignore"  # ignore | unset | unsubscribe | delete: users who left the audience (docs/mirror.md)
+    max_removed_ratio: float = 0.2  # with on_removed: the share of the last complete run's users removed at most
     origins: Mapping[str, str] = field(default_factory=dict)  # key -> the text as written, where it took a ${VAR}
 
     def shown(self, key: str) -> str:

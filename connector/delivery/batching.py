@@ -57,6 +57,8 @@ class Batch:
     def rows(self) -> str:
         """'75 rows, from row 3 to 77' (or 'row 3') for log lines: how many, and where."""
         first, last = self.entries[0].row, self.entries[-1].row
+        if first < 0:       # on_removed's removals are numbered -1, -2, ... (outcomes.Settlement.removal)
+            return f"removal {-first}" if first == last else f"removals {-first} to {-last}"
         if len(self.entries) == 1:
             return f"row {first}"
         return f"{len(self.entries)} rows, from row {first} to {last}"

@@ -39,6 +39,10 @@ class Settlement:
     answered_at: float | None = None  # epoch seconds of the answer that settled it
     unknown_fate: bool = False        # its request may have been applied, and it was not sent again
     resent_after_unknown: bool = False    # delivered by a resend after a request of unknown fate
+    # on_removed: these entries are not input rows but removals of users who left the audience, and
+    # this is the operation ("unset", "unsubscribe" or "delete"); their Entry.row is -k, the run's
+    # k-th removal, and Entry.values() the removal as a row (identifier, nulled attributes or group).
+    removal: str | None = None
 
 
 def refused(outcome: str, entries: Sequence[Entry], reason: str, batch: Any = None) -> Settlement:

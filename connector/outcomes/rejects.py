@@ -41,6 +41,10 @@ class RejectFile:
         with self._lock:
             try:
                 for r in settlement.refused:
+                    if settlement.removal is not None:      # not an input row (docs/mirror.md)
+                        self._write({"row": None, "removal": settlement.removal, "outcome": r.outcome,
+                                     "reason": r.reason, "values": r.entry.values()})
+                        continue
                     self._write({"row": r.entry.row, "outcome": r.outcome, "reason": r.reason,
                                  "values": r.entry.values()})
             except OSError as exc:

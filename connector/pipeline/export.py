@@ -7,7 +7,8 @@ job runs. It never raises a ConnectorError: the error is in the result.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+import logging
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator, Mapping
 
 from connector.config import Settings
@@ -18,14 +19,20 @@ from connector.errors import ConnectorError, InputError, JobError
 from connector.outcomes import Fanout, Outcomes
 from connector.outcomes.ledger import Ledger
 from connector.outcomes.rejects import RejectFile
-from connector.outcomes.report import build_report, exit_code
+from connector.outcomes.report import build_report, exit_code, status_of
 from connector.pipeline.endpoint import DryRun, braze_endpoint, clients
-from connector.pipeline.listing import WouldDo
+from connector.pipeline.listing import WouldDo, WouldRemove
 from connector.pipeline.plan import Plan, column_mapping
 from connector.pipeline.pump import Pump, Rows
+from connector.pipeline.removals import NOT_RUN, Leaving, Removals, run_removals, with_removals
 from connector.pipeline.signals import stop_on_signals
 from connector.sources import where
 from connector.state import StateSession
+from connector.state.fingerprint import config_fingerprint
+from connector.state.undo import RemovalJournal
+from connector.state.view import AudienceView
+
+log = logging.getLogger("braze_export")
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,7 @@ class ExportOptions:
     write_rejects: bool = True                  # write the rejected-rows file (preview does not)
     sinks: tuple[Outcomes, ...] = ()            # more outputs of row outcomes
     on_delivery: Callable[[Delivery], None] | None = None  # told the job's Delivery once it exists
+    allow_mass_removal: bool = False            # on_removed: remove however many users left the audience
 
 
 @contextlib.contextmanager
@@ -61,25 +69,33 @@ def run_export(plan: Plan, rows: Rows, ledger: Ledger, options: ExportOptions = 
     settings = plan.settings
     rejects = RejectFile(settings.reject_file if options.write_rejects else None, settings.shown("reject_file"))
     state: StateSession | None = None
+    view: AudienceView | None = None
     try:
         if settings.state_file is not None and not options.dry_run:
             state = StateSession(settings, options.resume_input, options.restart,
                                  lose_unknown=not plan.delivery.resend_unknown)
+        elif settings.state_file is not None and settings.on_removed != "ignore":     # read-only
+            view = AudienceView(settings.state_file, config_fingerprint(settings),
+                                f"{settings.endpoint}\0{settings.track_record_type}")
     except ConnectorError as exc:
         return _result(settings, ledger, rejects, exc, options.dry_run, {})
     try:
-        return _deliver(plan, rows, ledger, rejects, options, state)
+        return _deliver(plan, rows, ledger, rejects, options, state, view)
     finally:
         if state is not None:
             state.close(reached_end=False)
+        if view is not None:
+            view.close()
 
 
 def _deliver(plan: Plan, rows: Rows, ledger: Ledger, rejects: RejectFile, options: ExportOptions,
-             state: StateSession | None) -> JobResult:
+             state: StateSession | None, view: AudienceView | None) -> JobResult:
     error: ConnectorError | None = None
     gate = state.gate if state is not None else None
+    leaving: Leaving | None = state.audience if state is not None else view
     listing = [WouldDo(plan.card.describe)] if options.dry_run and plan.card.describe is not None else []
     outcomes = Fanout(*([gate] if gate is not None else []), ledger, rejects, *options.sinks, *listing)
+    removals = NOT_RUN
     with _transports(plan.settings, options.dry_run) as transports:
         delivery = Delivery(plan.delivery, transports, Pacer(plan.pacing), outcomes, ledger,
                             journal=gate, seed=options.seed)
@@ -88,24 +104,35 @@ def _deliver(plan: Plan, rows: Rows, ledger: Ledger, rejects: RejectFile, option
             options.on_delivery(delivery)
         if gate is not None:
             gate.bind(delivery.submit, delivery.abort, outcomes)
-        pump = Pump(plan, delivery, outcomes, ledger, gate, options.limit)
+        pump = Pump(plan, delivery, outcomes, ledger, gate, options.limit,
+                    seen=leaving.seen if leaving is not None else None)
         rows = column_mapping(plan.settings).wrap(rows)
-        with stop_on_signals(pump, delivery):   # to the end: a stop while draining is a stop too
-            try:
-                pump.run(rows)
-                if gate is not None:
-                    gate.flush()
-            except (JobError, KeyboardInterrupt) as exc:
-                error = exc if isinstance(exc, JobError) else JobError("interrupted")
-                if isinstance(error, InputError):        # the input's path as the config wrote it
-                    error = InputError(where(str(error), plan.settings.input))
-                delivery.abort(error)
-                if gate is not None:
-                    gate.discard(f"not sent: the job was aborted ({error})")
-            finally:
-                delivery.finish()
-                outcomes.close()
-    error = error or delivery.error or outcomes.error
+        try:
+            with stop_on_signals(pump, delivery):   # to the end: a stop while draining is a stop too
+                try:
+                    pump.run(rows)
+                    if gate is not None:
+                        gate.flush()
+                except (JobError, KeyboardInterrupt) as exc:
+                    error = exc if isinstance(exc, JobError) else JobError("interrupted")
+                    if isinstance(error, InputError):        # the input's path as the config wrote it
+                        error = InputError(where(str(error), plan.settings.input))
+                    delivery.abort(error)
+                    if gate is not None:
+                        gate.discard(f"not sent: the job was aborted ({error})")
+                finally:
+                    delivery.finish()
+            error = error or delivery.error or outcomes.error
+            if leaving is not None and _may_remove(pump, ledger, error):
+                journal = RemovalJournal(state.audience) if state is not None and state.audience is not None else None
+                sinks = [rejects, *options.sinks, *([WouldRemove()] if options.dry_run else [])]
+                removals = run_removals(plan, leaving, journal, transports, sinks, allow=options.allow_mass_removal,
+                                        limit=options.limit, seed=options.seed, on_delivery=options.on_delivery,
+                                        before=state.rows_done if state is not None else None)
+                error = removals.error or outcomes.error
+        finally:
+            outcomes.close()
+    error = error or outcomes.error
     if state is not None and error is None:
         state.close(reached_end=options.limit is None)      # a sample run is not a complete one
     figures = ledger.figures()
@@ -114,7 +141,24 @@ def _deliver(plan: Plan, rows: Rows, ledger: Ledger, rejects: RejectFile, option
     # harmless (events, purchases: at_least_once). Attributes are set again to the same value.
     figures["rows_maybe_duplicated"] = 0 if plan.card.replay_safe else resent
     figures["in_flight_max"] = delivery.busy_most
-    return _result(plan.settings, ledger, rejects, error, options.dry_run, {**figures, **(state.report() if state else {})})
+    extra = {**figures, **(state.report() if state else {}), **(removals.report() if leaving is not None else {})}
+    return _result(plan.settings, ledger, rejects, error, options.dry_run, extra, removals)
+
+
+def _may_remove(pump: Pump, ledger: Ledger, error: ConnectorError | None) -> bool:
+    """Removals follow only a run that read its whole input and delivered it without a failure."""
+    if error is not None:
+        log.info("on_removed: nothing is removed: the run did not complete")
+        return False
+    if not pump.exhausted:
+        log.info("on_removed: nothing is removed: the rows read are not the whole input (a limit); "
+                 "`run --dry-run` lists the removals")
+        return False
+    failed = ledger.counts().rows_failed
+    if failed:
+        log.warning("on_removed: nothing is removed: %d rows failed; a rerun removes once every row is delivered",
+                    failed)
+    return not failed
 
 
 def failed_before_start(error: ConnectorError, ledger: Ledger | None = None) -> JobResult:
@@ -126,9 +170,13 @@ def failed_before_start(error: ConnectorError, ledger: Ledger | None = None) -> 
 
 
 def _result(settings: Settings, ledger: Ledger, rejects: RejectFile, error: ConnectorError | None,
-            dry_run: bool, extra: Mapping[str, Any]) -> JobResult:
+            dry_run: bool, extra: Mapping[str, Any], removals: Removals = NOT_RUN) -> JobResult:
     counts = ledger.counts()
-    report = build_report(counts, aborted=error is not None, error=str(error) if error else None,
+    both = with_removals(counts, removals.counts)     # a rejected or failed removal weighs like a row
+    shown = replace(counts, requests=both.requests, retries=both.retries,
+                    requests_unknown_fate=both.requests_unknown_fate)
+    report = build_report(shown, aborted=error is not None, error=str(error) if error else None,
                           reject_file=rejects.path, elapsed_seconds=ledger.elapsed(),
                           extra={**extra, **({"dry_run": True} if dry_run else {})})
-    return JobResult(exit_code(counts, error, settings.skip_on_invalid_records), report, error)
+    report["status"] = status_of(both, error is not None)
+    return JobResult(exit_code(both, error, settings.skip_on_invalid_records), report, error)

@@ -4,10 +4,11 @@ hand it to delivery; an invalid row is skipped or aborts the job, as skip_on_inv
 from __future__ import annotations
 
 import itertools
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from connector.delivery import Delivery
 from connector.errors import InvalidRow, RowAborted
+from connector.keys import UserKey, row_key
 from connector.outcomes import Outcomes, refused
 from connector.outcomes.ledger import Ledger
 from connector.pipeline.plan import Plan
@@ -23,7 +24,8 @@ class Pump:
     """Reads rows, builds objects, hands them to delivery; settles invalid rows on the spot."""
 
     def __init__(self, plan: Plan, delivery: Delivery, outcomes: Outcomes, ledger: Ledger,
-                 gate: Gate | None = None, limit: int | None = None) -> None:
+                 gate: Gate | None = None, limit: int | None = None,
+                 seen: Callable[[UserKey], None] | None = None) -> None:
         self._plan = plan
         self._writer = plan.writer
         self._delivery = delivery
@@ -33,7 +35,9 @@ class Pump:
         self._dedupe_key = plan.settings.dedupe_key
         self._gate = gate
         self._limit = limit
+        self._seen = seen       # on_removed: told the user of each row the gate does not see
         self.reading = False    # inside the source: a row taken there is not counted yet
+        self.exhausted = False  # the rows ran out before the limit: the whole input was read
 
     def run(self, rows: Rows) -> None:
         """Pump every row (up to the limit), unless delivery aborts the job first."""
@@ -47,22 +51,37 @@ class Pump:
         if self._limit is not None:
             records = itertools.islice(records, self._limit)
         read, one, delivery = self._ledger.read, self._one, self._delivery
-        submit = delivery.submit
+        submit: Callable[[UserKey, str, Entry], None] = delivery.submit
+        if self._seen is not None:
+            submit = self._seeing(submit)
+        taken = 0
         while True:     # ends at the end of the rows (or the limit)
             self.reading = True
             try:
                 n, record = next(records)
             except StopIteration:
+                self.exhausted = self._limit is None or taken < self._limit
                 return
             finally:
                 self.reading = False
             read()
+            taken += 1
             if encode is not None and type(record) is list and (hit := encode(record)) is not None:
                 submit(hit[0], array, Entry(n, record, hit[1], decode))
             else:
                 one(n, record if decode is None or type(record) is not list else decode(record))
             if delivery.error is not None:
                 return
+
+    def _seeing(self, submit: Callable[[UserKey, str, Entry], None]) -> Callable[[UserKey, str, Entry], None]:
+        seen = self._seen
+        assert seen is not None
+
+        def submit_seen(key: UserKey, array: str, entry: Entry) -> None:
+            seen(key)
+            submit(key, array, entry)
+
+        return submit_seen
 
     def _fast_path(self, rows: Rows) -> CellPlan | None:
         """The writer's cell encoder for a CSV/TSV source (writers/fastpath.py), when it has one.
@@ -88,12 +107,18 @@ class Pump:
                 self._invalid(n, invalid, values)
             else:
                 if gate is None:
+                    if self._seen is not None:
+                        self._seen(item.key)
                     self._delivery.submit(item.key, item.array, Entry(n, values, item.body))
                 else:
                     gate.add(n, values, item, key)
 
     def _invalid(self, n: int, invalid: InvalidRow, values: Mapping[str, Any] | None) -> None:
         entry = Entry(n, values)
+        if self._seen is not None and isinstance(values, Mapping):     # its user is still in the audience
+            key = row_key(values, self._plan.card.keys)
+            if key is not None:
+                self._seen(key)
         if self._skip:
             self._outcomes.settled(refused("skipped", [entry], str(invalid)))
             return

@@ -13,16 +13,17 @@ from connector.pipeline.pump import Pump
 
 
 @contextlib.contextmanager
-def stop_on_signals(pump: Pump, delivery: Delivery) -> Iterator[None]:
+def stop_on_signals(pump: Pump | None, delivery: Delivery) -> Iterator[None]:
     """The pump stops at its next row; only while it waits inside the source (stdin may block)
-    is the wait itself interrupted. Signals set to be ignored stay so."""
+    is the wait itself interrupted. Signals set to be ignored stay so. Without a pump (the
+    removals) the delivery alone is stopped."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def stop(signum: int, frame: object) -> None:
         delivery.abort(JobError("interrupted"))
-        if pump.reading:
+        if pump is not None and pump.reading:
             raise KeyboardInterrupt
 
     previous = {}

@@ -14,6 +14,7 @@ from connector.errors import InvalidRow, JobError
 from connector.keys import UserKey
 from connector.outcomes import Outcomes, Settlement, refused
 from connector.rows import Entry
+from connector.state.audience import Audience, MemberChange
 from connector.state.delta import Changes, Differ, diff
 from connector.state.fingerprint import canonical, key_hash
 from connector.state.store import Settled, StateStore
@@ -35,6 +36,7 @@ class _Pending:
     user: bytes | None = None
     changes: Changes | None = None
     key: bytes | None = None
+    member: MemberChange | None = None      # on_removed: what its acknowledgement tells the audience
 
 
 def split_dedupe(values: Mapping[str, Any], column: str) -> tuple[dict[str, Any], str]:
@@ -55,8 +57,9 @@ class Gate:
     are not sent; the journal side records batches in flight and what Braze acknowledged."""
 
     def __init__(self, store: StateStore, *, scope: str, delta: bool, dedupe_key: str | None,
-                 lose_unknown: bool = False, differ: Differ = diff) -> None:
+                 lose_unknown: bool = False, differ: Differ = diff, audience: Audience | None = None) -> None:
         self._store = store
+        self._audience = audience       # on_removed: the users delivered join the job's audience
         self._lose_unknown = lose_unknown   # rows of unknown fate are failed for good (at_most_once)
         self._differ = differ           # how an object compares with what Braze acknowledged
         self._outcomes: Outcomes | None = None
@@ -104,7 +107,8 @@ class Gate:
 
     def add(self, n: int, values: Mapping[str, Any], item: Item, key: bytes | None) -> None:
         if not self._delta and key is None:
-            self._send(n, values, item, item.body, None)
+            member = self._member(item)
+            self._send(n, values, item, item.body, None if member is None else _Pending(member=member))
             return
         self._chunk.append((n, values, item, item.body, key))
         if len(self._chunk) >= CHUNK_ROWS:
@@ -116,9 +120,9 @@ class Gate:
             return
         try:
             with self._store.lock:
-                sends, done = self._delta_decide(chunk) if self._delta else self._dedupe_decide(chunk)
+                sends, done, members = self._delta_decide(chunk) if self._delta else self._dedupe_decide(chunk)
                 if done:
-                    self._store.mark_done([entry.row for entry in done])
+                    self._store.mark_done([entry.row for entry in done], members)
         except sqlite3.Error as exc:
             raise _state_error(exc) from None
         if done:
@@ -134,11 +138,14 @@ class Gate:
         chunk, self._chunk = self._chunk, []
         self._tell(refused("failed", [Entry(n, values) for n, values, *_ in chunk], reason))
 
-    def _delta_decide(self, chunk: list) -> tuple[list, list[Entry]]:
+    def _member(self, item: Item) -> MemberChange | None:
+        return None if self._audience is None else self._audience.change(item.body, item.key)
+
+    def _delta_decide(self, chunk: list) -> tuple[list, list[Entry], list[MemberChange]]:
         store, overlay = self._store, self._overlay
         users = [key_hash(self._scope, item.key) for _, _, item, _, _ in chunk]
         stored = store.users(list(set(users)))
-        sends, done = [], []
+        sends, done, members = [], [], []
         for (n, values, item, data, _), user in zip(chunk, users):
             mine, seen = overlay.get(user), stored.get(user)
 
@@ -149,19 +156,22 @@ class Gate:
 
             verdict = self._differ(item.body, item.key, current, store.name_id, seen is not None or mine is not None)
             self.counts["attributes_unchanged"] += verdict.unchanged
+            member = self._member(item)
             if verdict.body is None:
                 self.counts["rows_unchanged"] += 1
                 done.append(Entry(n, values))
+                if member is not None:      # Braze has the whole object: its user is in the audience
+                    members.append(member)
                 continue
             if mine is None:
                 mine = overlay[user] = [0, {}]
             mine[0] += 1
             mine[1].update(verdict.changes)
             body = data if verdict.unchanged == 0 else verdict.body
-            sends.append((n, values, item, body, _Pending(user=user, changes=verdict.changes)))
-        return sends, done
+            sends.append((n, values, item, body, _Pending(user=user, changes=verdict.changes, member=member)))
+        return sends, done, members
 
-    def _dedupe_decide(self, chunk: list) -> tuple[list, list[Entry]]:
+    def _dedupe_decide(self, chunk: list) -> tuple[list, list[Entry], list[MemberChange]]:
         known = self._store.known_keys(list({key for *_, key in chunk}))
         sends, done = [], []
         for n, values, item, data, key in chunk:
@@ -170,7 +180,7 @@ class Gate:
                 done.append(Entry(n, values))
             else:
                 sends.append((n, values, item, data, _Pending(key=key)))
-        return sends, done
+        return sends, done, []
 
     def _send(self, n: int, values: Mapping[str, Any], item: Item, data: Any, pending: _Pending | None) -> None:
         assert self._submit is not None, "bind() first"
@@ -211,6 +221,8 @@ class Gate:
         rows = {e.row for e in settlement.delivered}
         users: dict[bytes, Changes] = {}
         keys: list[bytes] = []
+        members: list[MemberChange] = []
+        touched: list[bytes] = []
         with self._store.lock:
             record = self._inflight.pop(id(batch), None)
             for e in batch.entries:
@@ -227,8 +239,14 @@ class Gate:
                         del self._overlay[p.user]
                 if p.key is not None and e.row in rows:
                     keys.append(p.key)
+                if p.member is not None:
+                    if e.row in rows:
+                        members.append(p.member)
+                    else:       # rejected or failed: still in this run's audience
+                        touched.append(p.member.user)
             lost_rows = [e.row for e in batch.entries] if lost else []
             try:
-                self._store.settle(Settled(None if keep_in_flight else record, sorted(rows), lost_rows, users, keys))
+                self._store.settle(Settled(None if keep_in_flight else record, sorted(rows), lost_rows, users, keys,
+                                           members, touched))
             except sqlite3.Error as exc:
                 self._on_error(_state_error(exc))

@@ -9,8 +9,10 @@ from typing import Any
 from connector.config import Settings
 from connector.config.settings import InputSettings
 from connector.errors import JobError
+from connector.state import audience as audiences
+from connector.state.audience import Audience, attribute_names, group_names
 from connector.state.delta import diff, subscription_diff
-from connector.state.fingerprint import config_fingerprint, input_identity
+from connector.state.fingerprint import InputIdentity, config_fingerprint, input_identity
 from connector.state.gate import Gate
 from connector.state.lock import StateLock
 from connector.state.store import JobStart, StateStore
@@ -26,28 +28,59 @@ class StateSession:
         on a mode whose requests are not replay-safe)."""
         assert settings.state_file is not None
         self._closed = False
+        self._config = config_fingerprint(settings)
+        self._mirror = settings.on_removed != "ignore"
+        scope = f"{settings.endpoint}\0{settings.track_record_type}"
         shown = settings.shown("state_file")
         self._lock = StateLock(settings.state_file, shown)
         self._lock.acquire()
+        self.audience: Audience | None = None
         try:
             self.store = StateStore(settings.state_file, shown)
-            self.start = self._begin(settings, resume_input, restart, lose_unknown)
+            identity = input_identity(resume_input) if resume_input is not None else None
+            if self._mirror:
+                restart = self._learn(identity, restart)
+            self.start = self._begin(identity, restart, lose_unknown)
+            if self._mirror:
+                self.audience = self._audience(settings, scope, identity)
         except BaseException:
             self._lock.release()
             raise
         self._delta = settings.delta
-        self.gate = Gate(self.store, scope=f"{settings.endpoint}\0{settings.track_record_type}",
+        self.store.audience = self.audience
+        self.gate = Gate(self.store, scope=scope,
                          delta=settings.delta, dedupe_key=settings.dedupe_key, lose_unknown=lose_unknown,
-                         differ=subscription_diff if settings.mode == "user_subscription" else diff)
+                         differ=subscription_diff if settings.mode == "user_subscription" else diff,
+                         audience=self.audience)
 
-    def _begin(self, settings: Settings, resume_input: InputSettings | None, restart: bool,
-               lose: bool) -> JobStart:
-        identity = input_identity(resume_input) if resume_input is not None else None
+    def _learn(self, identity: InputIdentity | None, restart: bool) -> bool:
+        """Whether to restart the job: a resumed run skips the rows delivered before, so their users
+        must be in the audience already (they are not when on_removed was just turned on)."""
+        if identity is None or restart or self.store.job_input(self._config) != identity.digest:
+            return restart
+        with self.store.reading() as db:
+            found = audiences.peek(db, self._config)
+        if found is not None and found[1] == identity.digest:
+            return False
+        log.info("state: on_removed: the audience of this job is not known yet: every row of this input "
+                 "is sent again, so that it is")
+        return True
+
+    def _audience(self, settings: Settings, scope: str, identity: InputIdentity | None) -> Audience:
+        """This run's audience: a resumed run goes on with the run it resumes, any other is a new one."""
+        with self.store.reading() as db:
+            found = audiences.peek(db, self._config)
+        keep = (identity is not None and self.start.resumed and found is not None and found[1] == identity.digest)
+        names = group_names if settings.mode == "user_subscription" else attribute_names
+        return Audience(self.store, self._config, scope, names, digest=identity.digest if identity else None,
+                        keep=keep)
+
+    def _begin(self, identity: InputIdentity | None, restart: bool, lose: bool) -> JobStart:
         if identity is None:
             log.info("state: rows read from standard input cannot be resumed; delta and dedupe_key still apply")
             return JobStart(False, (), None)
         try:
-            start = self.store.begin_job(config_fingerprint(settings), identity, restart, lose)
+            start = self.store.begin_job(self._config, identity, restart, lose)
         except sqlite3.Error as exc:
             raise JobError(f"cannot use the state file: {exc}") from None
         if start.finished_before:
@@ -62,6 +95,13 @@ class StateSession:
                         "have them; they are %s", len(start.unknown_fate_rows), what)
         return start
 
+    def rows_done(self) -> None:
+        """Every row of the input was read and settled: the job reached its end (removals may follow)."""
+        try:
+            self.store.finish_job()
+        except sqlite3.Error as exc:
+            raise JobError(f"cannot write the state file: {exc}") from None
+
     def close(self, reached_end: bool) -> None:
         """Release the state (once; later calls do nothing); `reached_end` marks the job finished."""
         if self._closed:
@@ -70,6 +110,8 @@ class StateSession:
         try:
             if reached_end:
                 self.store.finish_job()
+                if not self._mirror:
+                    audiences.forget(self.store, self._config)
             self.store.close()
         except sqlite3.Error as exc:
             log.error("cannot write the state file: %s", exc)

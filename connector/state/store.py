@@ -3,22 +3,27 @@
 Tables: jobs (one per config fingerprint: its input and whether it reached the end), ranges
 (rows delivered, or lost under at_most_once, as merged ranges), inflight (batches sent and not yet
 settled), names (attribute names), attrs (per hashed user: packed value fingerprints), dedupe
-(hashed dedupe keys Braze acknowledged).
+(hashed dedupe keys Braze acknowledged); with on_removed, audiences and members (audience.py),
+which hold the audience's user keys in clear, since a removal must name its user.
 """
 
 from __future__ import annotations
 
 import array
+import contextlib
 import datetime as _dt
 import sqlite3
 import threading
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence
 
 from connector.errors import UsageError
 from connector.state.delta import Changes, Fingerprints, apply, pack, unpack
 from connector.state.fingerprint import InputIdentity
 from connector.state.ranges import RangeSet
+
+if TYPE_CHECKING:
+    from connector.state.audience import Audience, MemberChange
 
 SCHEMA_VERSION = "1"
 IN_LIST = 500           # keys per SELECT ... IN (...)
@@ -34,6 +39,10 @@ CREATE TABLE IF NOT EXISTS inflight(id INTEGER PRIMARY KEY, job INTEGER NOT NULL
 CREATE TABLE IF NOT EXISTS names(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS attrs(user BLOB PRIMARY KEY, fps BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dedupe(key BLOB PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audiences(id INTEGER PRIMARY KEY, config TEXT NOT NULL UNIQUE, gen INTEGER NOT NULL,
+    input TEXT, users INTEGER, completed TEXT);
+CREATE TABLE IF NOT EXISTS members(audience INTEGER NOT NULL, user BLOB NOT NULL, key BLOB NOT NULL,
+    names BLOB NOT NULL, seen INTEGER NOT NULL, PRIMARY KEY(audience, user)) WITHOUT ROWID;
 """
 
 
@@ -59,6 +68,8 @@ class Settled:
     lost: Sequence[int] = ()
     users: Mapping[bytes, Changes] | None = None
     keys: Sequence[bytes] = ()
+    members: Sequence[MemberChange] = ()    # on_removed: users acknowledged, in row order
+    touched: Sequence[bytes] = ()           # on_removed: users of rows not delivered
 
 
 class StateStore:
@@ -71,6 +82,7 @@ class StateStore:
         self.lost = RangeSet()
         self._job: int | None = None
         self._names: dict[str, int] = {}
+        self.audience: Audience | None = None     # set with on_removed: told in each acknowledgement's transaction
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -88,6 +100,25 @@ class StateStore:
     def close(self) -> None:
         with self.lock:
             self._db.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction on the state (the store's lock held)."""
+        with self.lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            yield self._db
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection, for reads (the store's lock held)."""
+        with self.lock:
+            yield self._db
+
+    def job_input(self, config: str) -> str | None:
+        """The input (content hash) the job of this config last ran on, if there is such a job."""
+        with self.lock:
+            row = self._db.execute("SELECT input FROM jobs WHERE config=?", (config,)).fetchone()
+        return None if row is None else row[0]
 
     # -- the job ---------------------------------------------------------------------------
     def begin_job(self, config: str, identity: InputIdentity, restart: bool, lose_unknown: bool) -> JobStart:
@@ -147,11 +178,13 @@ class StateStore:
         self._db.executemany("INSERT OR REPLACE INTO ranges VALUES(?,?,?,?)",
                              [(job, kind, lo, hi) for lo, hi in written.items()])
 
-    def mark_done(self, rows: Sequence[int]) -> None:
+    def mark_done(self, rows: Sequence[int], members: Sequence[MemberChange] = ()) -> None:
         """Rows settled without a request (unchanged, duplicate): one transaction."""
         with self.lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
             self._write_ranges(DONE, self.done, rows)
+            if members and self.audience is not None:
+                self.audience.record(self._db, members, ())
 
     def sending(self, rows: Sequence[int]) -> int | None:
         """Record a batch before its first request; its id, or None when rows are not tracked."""
@@ -177,6 +210,8 @@ class StateStore:
                     (user, pack(apply(stored.get(user, {}), changes))) for user, changes in s.users.items()])
             if s.keys:
                 self._db.executemany("INSERT OR IGNORE INTO dedupe VALUES(?)", [(k,) for k in s.keys])
+            if (s.members or s.touched) and self.audience is not None:
+                self.audience.record(self._db, s.members, s.touched)
 
     # -- delta and dedupe lookups ------------------------------------------------------------
     def name_id(self, name: str) -> int:
@@ -187,6 +222,12 @@ class StateStore:
                 self._db.execute("INSERT OR IGNORE INTO names(name) VALUES(?)", (name,))
                 nid = self._names[name] = self._db.execute("SELECT id FROM names WHERE name=?", (name,)).fetchone()[0]
         return nid
+
+    def names_of(self, ids: Iterable[int]) -> dict[int, str]:
+        """The names of these name ids."""
+        wanted = set(ids)
+        with self.lock:
+            return {nid: name for name, nid in self._names.items() if nid in wanted}
 
     def users(self, users: Sequence[bytes]) -> dict[bytes, Fingerprints]:
         """The stored fingerprints of these users (absent: the state has never seen the user)."""
