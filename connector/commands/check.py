@@ -12,6 +12,7 @@ from connector.pipeline import prepare
 from connector.pipeline.plan import KNOWN_COLUMNS
 from connector.pipeline.endpoint import USER_AGENT, braze_endpoint
 from connector.sources import open_source
+from connector.config.statement import order_note
 from connector.sources.looks import typed_looking
 
 log = logging.getLogger("braze_export")
@@ -31,6 +32,8 @@ def check_settings(settings: Settings, strict: bool = False) -> int:
         log.info("input: %s can serve the mode", settings.input.where)
         for note in typed_looking(settings.input, KNOWN_COLUMNS):
             log.warning("%s", note)
+    if settings.state_file and (unordered := order_note(settings.input)):
+        log.warning("%s", unordered)
     with braze_endpoint(settings) as (base_url, key):
         client = BrazeClient(base_url, key, KEY_CHECK_TIMEOUT_S, user_agent=USER_AGENT)
         try:

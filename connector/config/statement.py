@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 _DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
@@ -156,3 +157,28 @@ def read_only_problem(query: str, backend: str | None = None) -> str | None:
         if problem is not None:
             return problem
     return None
+
+
+def is_ordered(query: str, backend: str | None = None) -> bool:
+    """Whether the statement's own result is ordered: an ORDER BY outside any parentheses (one in
+    a subquery or a window's OVER (...) orders nothing of what the query returns)."""
+    reading = _READINGS.get(backend or "", (STANDARD,))[0]
+    try:
+        words = tokens(query, reading)
+    except _Unclosed:
+        return False
+    depth = 0
+    for word, after in zip(words, words[1:]):
+        depth += (word == "(") - (word == ")")
+        if depth == 0 and word == "ORDER" and after == "BY":
+            return True
+    return False
+
+
+def order_note(spec: Any, backend: str | None = None) -> str | None:
+    """A warning for an sql input kept in a state_file whose query does not order its rows."""
+    if spec.format != "sql" or not spec.query or is_ordered(spec.query, backend):
+        return None
+    return ("input.query has no ORDER BY: with a state_file, a run that stopped half-way resumes only on "
+            "the same rows in the same order, and a query without an ORDER BY on a unique key may return "
+            "them in another (docs/resume.md, \"SQL queries\")")

@@ -106,6 +106,8 @@ def _deliver(plan: Plan, rows: Rows, ledger: Ledger, rejects: RejectFile, option
             gate.bind(delivery.submit, delivery.abort, outcomes)
         pump = Pump(plan, delivery, outcomes, ledger, gate, options.limit,
                     seen=leaving.seen if leaving is not None else None)
+        if state is not None:
+            rows = state.checked(rows)
         rows = column_mapping(plan.settings).wrap(rows)
         try:
             with stop_on_signals(pump, delivery):   # to the end: a stop while draining is a stop too

@@ -11,18 +11,22 @@ from typing import Any
 
 from connector.config import Settings
 from connector.config.settings import InputSettings
+from connector.config.sqlurl import query_hash
 from connector.errors import InputError
 from connector.sources import where
+from connector.sources.sql import sql_target
 
 CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
 class InputIdentity:
-    """What a resumed job must find again: the input's content hash, and words for messages."""
+    """What a resumed job must find again: the input's content hash, and words for messages.
+    `streamed`: the digest names a query, whose rows are checked as they come (state/replay.py)."""
 
     digest: str
     description: str
+    streamed: bool = False
 
 
 def config_fingerprint(settings: Settings) -> str:
@@ -48,8 +52,11 @@ def config_fingerprint(settings: Settings) -> str:
 
 def input_identity(spec: InputSettings) -> InputIdentity | None:
     """The full content hash of the input file (and of the query for sqlite), or of every part of a
-    Parquet folder; None for stdin and for an sql query (not resumable yet)."""
-    if spec.path is None or spec.path == "-" or spec.format == "sql":
+    Parquet folder; for an sql query, the query and the database it runs on (its rows are checked
+    as they stream: state/replay.py); None for stdin."""
+    if spec.format == "sql":
+        return _query_identity(spec)
+    if spec.path is None or spec.path == "-":
         return None
     digest = hashlib.blake2b(digest_size=16)
     folder = spec.format == "parquet" and os.path.isdir(spec.path)
@@ -72,6 +79,13 @@ def input_identity(spec: InputSettings) -> InputIdentity | None:
     parts = f"{len(paths)} files, " if folder else ""
     shown = spec.shown_path or os.path.abspath(spec.path)     # as written, when it took a ${VAR}
     return InputIdentity(digest.hexdigest(), f"{shown}, {parts}{size} bytes")
+
+
+def _query_identity(spec: InputSettings) -> InputIdentity | None:
+    target = sql_target(spec)
+    digest = hashlib.blake2b(canonical(["sql", target.backend, target.host, target.port, target.database,
+                                        spec.query]), digest_size=16)
+    return InputIdentity(digest.hexdigest(), f"the query {query_hash(spec.query)} on {target.where()}", streamed=True)
 
 
 def _hash_file(path: str, digest: Any) -> int:

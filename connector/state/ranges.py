@@ -44,6 +44,12 @@ class RangeSet:
     def range_count(self) -> int:
         return len(self._los)
 
+    def below(self, n: int) -> "RangeSet":
+        """The rows of this set under n."""
+        with self._lock:
+            kept = [(lo, min(hi, n - 1)) for lo, hi in zip(self._los, self._his) if lo < n]
+        return RangeSet(kept)
+
     def add(self, n: int) -> tuple[list[int], tuple[int, int] | None]:
         """Add one row: (starts of ranges that disappeared, the range now holding n) or ([], None)."""
         with self._lock:

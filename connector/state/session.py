@@ -8,6 +8,7 @@ from typing import Any
 
 from connector.config import Settings
 from connector.config.settings import InputSettings
+from connector.config.statement import order_note
 from connector.errors import JobError
 from connector.state import audience as audiences
 from connector.state.audience import Audience, attribute_names, group_names
@@ -15,6 +16,7 @@ from connector.state.delta import diff, subscription_diff
 from connector.state.fingerprint import InputIdentity, config_fingerprint, input_identity
 from connector.state.gate import Gate
 from connector.state.lock import StateLock
+from connector.state.replay import CheckedRows
 from connector.state.store import JobStart, StateStore
 
 log = logging.getLogger("braze_export")
@@ -37,7 +39,9 @@ class StateSession:
         self.audience: Audience | None = None
         try:
             self.store = StateStore(settings.state_file, shown)
-            identity = input_identity(resume_input) if resume_input is not None else None
+            identity = self._identity = input_identity(resume_input) if resume_input is not None else None
+            if identity is not None and identity.streamed and (note := order_note(settings.input)):
+                log.warning("%s", note)
             if self._mirror:
                 restart = self._learn(identity, restart)
             self.start = self._begin(identity, restart, lose_unknown)
@@ -52,6 +56,13 @@ class StateSession:
                          delta=settings.delta, dedupe_key=settings.dedupe_key, lose_unknown=lose_unknown,
                          differ=subscription_diff if settings.mode == "user_subscription" else diff,
                          audience=self.audience)
+
+    def checked(self, rows: Any) -> Any:
+        """The rows as the pump is to read them: a query's, checked block by block against what
+        the earlier run of the job read (state/replay.py); any other input's as they are."""
+        if self._identity is None or not self._identity.streamed or self.store.job is None:
+            return rows
+        return CheckedRows(rows, self.store, finished_before=self.start.finished_before is not None)
 
     def _learn(self, identity: InputIdentity | None, restart: bool) -> bool:
         """Whether to restart the job: a resumed run skips the rows delivered before, so their users
@@ -70,7 +81,9 @@ class StateSession:
         """This run's audience: a resumed run goes on with the run it resumes, any other is a new one."""
         with self.store.reading() as db:
             found = audiences.peek(db, self._config)
-        keep = (identity is not None and self.start.resumed and found is not None and found[1] == identity.digest)
+        keep = (identity is not None and self.start.resumed and found is not None and found[1] == identity.digest
+                # a query run after a finished run reads a new result (checked as it streams): a new run
+                and not (identity.streamed and self.start.finished_before))
         names = group_names if settings.mode == "user_subscription" else attribute_names
         return Audience(self.store, self._config, scope, names, digest=identity.digest if identity else None,
                         keep=keep)
@@ -83,7 +96,11 @@ class StateSession:
             start = self.store.begin_job(self._config, identity, restart, lose)
         except sqlite3.Error as exc:
             raise JobError(f"cannot use the state file: {exc}") from None
-        if start.finished_before:
+        if start.finished_before and identity.streamed:
+            log.info("state: the last run of this query reached its end (%s); this result is compared with it "
+                     "as it streams, and the rows it delivered are not sent again where the two are the same",
+                     start.finished_before)
+        elif start.finished_before:
             log.info("state: this input was already run to its end (%s); only rows not delivered then are "
                      "sent; --restart sends it all again", start.finished_before)
         elif start.resumed:

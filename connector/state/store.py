@@ -2,7 +2,7 @@
 
 Tables: jobs (one per config fingerprint: its input and whether it reached the end), ranges
 (rows delivered, or lost under at_most_once, as merged ranges), inflight (batches sent and not yet
-settled), names (attribute names), attrs (per hashed user: packed value fingerprints), dedupe
+settled), blocks (an sql input's rows as read, by block: state/replay.py), names (attribute names), attrs (per hashed user: packed value fingerprints), dedupe
 (hashed dedupe keys Braze acknowledged); with on_removed, audiences and members (audience.py),
 which hold the audience's user keys in clear, since a removal must name its user.
 """
@@ -39,6 +39,8 @@ CREATE TABLE IF NOT EXISTS inflight(id INTEGER PRIMARY KEY, job INTEGER NOT NULL
 CREATE TABLE IF NOT EXISTS names(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS attrs(user BLOB PRIMARY KEY, fps BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dedupe(key BLOB PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blocks(job INTEGER NOT NULL, hi INTEGER NOT NULL, chain BLOB NOT NULL,
+    PRIMARY KEY(job, hi)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS audiences(id INTEGER PRIMARY KEY, config TEXT NOT NULL UNIQUE, gen INTEGER NOT NULL,
     input TEXT, users INTEGER, completed TEXT);
 CREATE TABLE IF NOT EXISTS members(audience INTEGER NOT NULL, user BLOB NOT NULL, key BLOB NOT NULL,
@@ -139,8 +141,8 @@ class StateStore:
                 return JobStart(False, (), None)
             self._job = row[0]
             if restart or row[1] != identity.digest:
-                self._db.execute("DELETE FROM ranges WHERE job=?", (self._job,))
-                self._db.execute("DELETE FROM inflight WHERE job=?", (self._job,))
+                for table in ("ranges", "inflight", "blocks"):
+                    self._db.execute(f"DELETE FROM {table} WHERE job=?", (self._job,))
                 self._db.execute("UPDATE jobs SET input=?, input_desc=?, started=?, finished=NULL WHERE id=?",
                                  (identity.digest, identity.description, _now(), self._job))
                 return JobStart(False, (), None)
@@ -165,8 +167,25 @@ class StateStore:
                 self._db.execute("UPDATE jobs SET finished=? WHERE id=?", (_now(), self._job))
 
     @property
-    def tracks_rows(self) -> bool:
-        return self._job is not None
+    def job(self) -> int | None:
+        """The job's id in the state file; None when rows are not tracked (stdin, the Python API)."""
+        return self._job
+
+    def forget_from(self, first: int) -> None:
+        """The input changed from row `first` on (state/replay.py): what was recorded of the rows
+        from there on no longer holds."""
+        with self.lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            for kind, target in ((DONE, self.done), (LOST, self.lost)):
+                kept = target.below(first)
+                self._db.execute("DELETE FROM ranges WHERE job=? AND kind=? AND hi>=?", (self._job, kind, first))
+                self._db.executemany("INSERT OR REPLACE INTO ranges VALUES(?,?,?,?)",
+                                     [(self._job, kind, lo, hi) for lo, hi in kept if hi >= first - 1])
+                if kind == DONE:
+                    self.done = kept
+                else:
+                    self.lost = kept
+            self._db.execute("DELETE FROM blocks WHERE job=? AND hi>=?", (self._job, first))
 
     # -- rows ------------------------------------------------------------------------------
     def _write_ranges(self, kind: int, target: RangeSet, rows: Iterable[int]) -> None:

@@ -44,7 +44,7 @@ def sandbox(tmp_path: Path):
 def sql_job(tmp_path: Path, sandbox: Sandbox, query: str, **settings: Any) -> Job:
     job = Job(tmp_path, sandbox)
     input_keys = {"format": "sql", "url": "${DATABASE_URL}", "query": query, **settings.pop("input", {})}
-    job.config(**ATTRIBUTES, input=input_keys, **settings)
+    job.config(**{**ATTRIBUTES, **settings}, input=input_keys)
     return job
 
 
