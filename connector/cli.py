@@ -14,7 +14,6 @@ from connector.version import __version__
 from connector.errors import ConnectorError, UsageError
 
 log = logging.getLogger("braze_export")
-UI_HINTS_FILE = "ui.json"   # beside config.schema.json in connector.config_schema
 
 EXIT_HELP = """exit codes of run:
   0  every row delivered (or skipped, as skip_on_invalid_records allows)
@@ -95,15 +94,9 @@ def _settings(args: argparse.Namespace, extra: dict[str, Any] | None = None, off
 
 
 def cmd_spec(args: argparse.Namespace) -> int:
-    if args.ui:
-        from importlib.resources import files
+    from connector.config.schema import load_schema, load_ui_hints
 
-        hints = files("connector.config_schema").joinpath(UI_HINTS_FILE).read_text(encoding="utf-8")
-        print(json.dumps(json.loads(hints), indent=2))
-        return 0
-    from connector.config import load_schema
-
-    print(json.dumps(load_schema(), indent=2))
+    print(json.dumps(load_ui_hints() if args.ui else load_schema(), indent=2))
     return 0
 
 
