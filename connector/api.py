@@ -52,6 +52,8 @@ class Report(Counts):
     attributes_sent: int = 0         # delta: attributes written (data points)
     data_points: int = 0
     data_points_saved: int = 0
+    users_to_remove: int = 0         # on_removed: users who left the audience since the last complete run
+    users_removed: int = 0           # ... and were unset, unsubscribed or deleted in Braze
 
     @property
     def ok(self) -> bool:
@@ -71,12 +73,13 @@ class Report(Counts):
 
 def export(rows: Iterable[Mapping[str, Any]], config: Config, *, report_path: str | os.PathLike[str] | None = None,
            dry_run: bool = False, raise_on_failure: bool = False,
-           columns: Sequence[str] | None = None) -> Report:
+           columns: Sequence[str] | None = None, allow_mass_removal: bool = False) -> Report:
     """Export `rows` (mappings of column to value, numbered from 1) to Braze as `config` says.
 
     `config` is a mapping (read like a config file: `${VAR}` expanded, validated by the schema),
     the path of a YAML/JSON config file, or a `Settings`; its `input` section is not used.
     `columns`, when given, is checked as the input's header before anything is sent.
+    `allow_mass_removal`: as `run --allow-mass-removal` (on_removed beyond max_removed_ratio).
     Raises ConfigError or HeaderError (UsageError: nothing was sent). A job that fails is
     returned as a Report with status "failed" and exit_code 1, unless `raise_on_failure`, which
     raises its JobError (with the Report as its `report` attribute). Rejections (exit_code 3)
@@ -85,7 +88,7 @@ def export(rows: Iterable[Mapping[str, Any]], config: Config, *, report_path: st
     settings = _settings(config)
     check_outputs(settings, os.fspath(report_path) if report_path is not None else None, dry_run=dry_run)
     plan = prepare(settings, list(columns) if columns is not None else None)
-    result = run_export(plan, _numbered(rows), Ledger(), ExportOptions(dry_run=dry_run))
+    result = run_export(plan, _numbered(rows), Ledger(), ExportOptions(dry_run=dry_run, allow_mass_removal=allow_mass_removal))
     report = Report.from_result(result)
     if report.error is not None:
         log.error("%s", report.error)

@@ -126,3 +126,14 @@ def test_an_error_of_the_rows_iterable_propagates_after_the_rows_read_are_delive
     with pytest.raises(LookupError, match="the caller's own bug"):
         export(rows(), config)
     assert sorted(r["object"]["external_id"] for r in sandbox.received()) == ["u1", "u2", "u3"]
+
+
+def test_on_removed_through_the_api_reports_its_removals_and_takes_the_guard_off(sandbox, config, tmp_path):
+    mirror = {**config, "state_file": str(tmp_path / "state.sqlite"), "on_removed": "unset"}
+    first = export(USERS, mirror)
+    assert first.ok and first.users_removed == 0
+    guarded = export(USERS[:1], mirror)          # two of three users left: past max_removed_ratio 0.2
+    assert (guarded.exit_code, guarded.users_to_remove, guarded.users_removed) == (1, 2, 0)
+    allowed = export(USERS[:1], mirror, allow_mass_removal=True)
+    assert allowed.ok and (allowed.users_to_remove, allowed.users_removed) == (2, 2)
+    assert "city" not in sandbox.user(external_id="u2")["attributes"]
