@@ -5,13 +5,16 @@ With `concurrency: auto` the limit is what the rate budget and the measured late
 
 - it grows to what rate × latency needs (at least one more each interval) while requests wait
   for a free slot, the pace is below the budget and the latency holds (under `RISING` × the
-  least latency seen);
+  least latency seen). The latency it plans with is the 90th percentile of the latest answers,
+  not their median: a token bucket's tokens are lost while every slot waits on a slow answer,
+  so the limit must cover the slow ones too;
 - it is cut by `CUT` at once on a 429, a 5xx or a lost connection (once per interval), and may
   not grow again for `COOL_OFF_S`;
 - it shrinks when the latency rises past `QUEUEING` × the least latency seen (Braze queues what
   we send: more in flight would only wait longer), or when it is well above what is needed;
-- a growth is a trial: if the next interval's pace is not `GAIN` × the pace before it, the limit
-  goes back and may not grow for `FUTILE_HOLD_S`. Something else bounds the pace then (the
+- a growth is a trial, judged once its requests have had time to come back (an interval, and at
+  least `JUDGE_AFTER` latencies): if the pace is not `GAIN` × the pace before it, the limit goes
+  back and may not grow for `FUTILE_HOLD_S`. Something else bounds the pace then (the
   reading thread, this machine's CPU, a sink on loopback answering in microseconds), and more
   threads would only cost memory and the GIL.
 
@@ -36,6 +39,7 @@ QUEUEING = 3.0      # latency over this multiple of the least seen: shrink
 HEADROOM = 1.25     # in flight = rate x latency x this, plus one
 SAMPLES = 64        # latencies the median is taken over
 GAIN = 1.1          # a growth must raise the pace by this much to be kept
+JUDGE_AFTER = 3.0   # latencies after a growth before it is judged: its requests have come back
 FUTILE_HOLD_S = 10.0    # no growth for this long after one that raised nothing
 
 
@@ -73,7 +77,8 @@ class Controller:
         self._congested = False
         self._starved = False           # a request waited for a slot in this interval
         self._answers = 0               # answers in this interval
-        self._trial: tuple[int, float] | None = None    # after a growth: the limit and pace before it
+        self._trial: tuple[int, float, float] | None = None     # after a growth: the limit and pace
+        # before it, and when it is judged
         self._interval_start = clock()
 
     @property
@@ -116,31 +121,37 @@ class Controller:
         if latency is not None:
             self._least = min(self._least, latency)
         if policy.pinned is None:
-            self._limit = self._next_limit(now, pace, latency)
+            slow = statistics.quantiles(self._latencies, n=10)[-1] if len(self._latencies) > 1 else latency
+            self._limit = self._next_limit(now, pace, latency, slow)
         self._next = now + policy.interval_s
         self._interval_start = now
         self._answers = 0
         self._congested = self._starved = False
 
-    def _next_limit(self, now: float, pace: float, latency: float | None) -> int:
+    def _next_limit(self, now: float, pace: float, latency: float | None, slow: float | None) -> int:
         limit, most = self._limit, self._policy.maximum
-        trial, self._trial = self._trial, None
+        trial = self._trial
         if self._congested:
+            self._trial = None
             self._cool_until = now + COOL_OFF_S
             return max(1, math.floor(limit * CUT))
-        if trial is not None and pace < GAIN * trial[1]:
-            self._cool_until = now + FUTILE_HOLD_S      # more in flight raised nothing: undo it
-            return trial[0]
-        if latency is None or now < self._cool_until:
+        if trial is not None:
+            if now < trial[2]:
+                return limit                            # its requests are still on their way
+            self._trial = None
+            if pace < GAIN * trial[1]:
+                self._cool_until = now + FUTILE_HOLD_S      # more in flight raised nothing: undo it
+                return trial[0]
+        if latency is None or slow is None or now < self._cool_until:
             return limit
         budget = self._budget()
-        need = min(most, math.ceil(budget * latency * HEADROOM) + 1)
+        need = min(most, math.ceil(budget * slow * HEADROOM) + 1)
         if latency > QUEUEING * self._least:
             return max(1, math.floor(limit * 0.8))
         if self._starved and pace < 0.95 * budget and latency <= RISING * self._least:
             grown = min(most, max(limit + 1, need))      # what the budget needs at this latency
             if grown > limit:
-                self._trial = (limit, pace)
+                self._trial = (limit, pace, now + max(self._policy.interval_s, JUDGE_AFTER * latency))
             return grown
         if limit > 1.5 * need:
             return max(need, math.floor(limit * 0.9))

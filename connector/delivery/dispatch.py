@@ -173,11 +173,11 @@ class Delivery:
         if ready:
             if self._busy >= self.controller.limit:
                 self.controller.waited()        # work waits for a slot: more in flight may help
-            idle = len(self._threads) - self._busy
-            limit = min(self.controller.limit, self._policy.concurrency.most)
-            while idle < ready and len(self._threads) < limit and not self._stop.error:
+            # Senders for every batch ready, not only the ones that became ready now: when the
+            # limit jumps (auto, at a slow Braze), the backlog gets its senders at once.
+            want = min(self.controller.limit, self._policy.concurrency.most, self._busy + self._schedule.ready_count)
+            while len(self._threads) < want and not self._stop.error:
                 self._spawn()
-                idle += 1
             self._work.notify(ready)
 
     def _take(self) -> Sending | None:

@@ -74,6 +74,10 @@ class Schedule:
     def has_ready(self) -> bool:
         return bool(self._ready)
 
+    @property
+    def ready_count(self) -> int:
+        return len(self._ready)
+
     def resume(self, batch: Batch) -> int:
         """A batch taken earlier (and parked) is to be sent again first; it still heads its lanes."""
         self._ready.appendleft(batch)
