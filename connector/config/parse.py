@@ -15,7 +15,7 @@ from connector.config.problems import schema_problems
 from connector.config.rules import TEXT_FORMATS, infer_format, is_token, rule_problems
 from connector.config.schema import load_schema
 from connector.config.sqlurl import url_problem
-from connector.config.settings import InputSettings, Secret, Settings
+from connector.config.settings import InputSettings, NotifySettings, Secret, Settings, SyncLogSettings
 from connector.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -71,6 +71,10 @@ def _build(data: Mapping[str, Any], base_dir: str) -> Settings:
     url, url_problem = _input_url(data.get("input"), base_dir)
     if url_problem:
         problems.append(url_problem)
+    log_url, log_problem = (_database_url(data["sync_log"], "sync_log", base_dir)
+                            if isinstance(data.get("sync_log"), Mapping) else (None, None))
+    if log_problem:
+        problems.append(log_problem)
     if problems:
         raise ConfigError("config is invalid", problems=tuple(problems)) from None
     values = {**_defaults(schema["properties"]), **data}
@@ -105,6 +109,10 @@ def _build(data: Mapping[str, Any], base_dir: str) -> Settings:
         allow_custom_endpoint=values["allow_custom_endpoint"],
         sandbox_db=values["sandbox_db"],
         workers=int(values["workers"]),
+        sync_log=_sync_log(values.get("sync_log"), schema["properties"]["sync_log"]["properties"], log_url),
+        notify=_notify(values.get("notify")),
+        max_rejected_ratio=_optional(values.get("max_rejected_ratio"), float),
+        max_failed_ratio=_optional(values.get("max_failed_ratio"), float),
     )
 
 
@@ -121,15 +129,34 @@ def _input_url(raw: Any, base_dir: str) -> tuple[Secret | None, str | None]:
     """An sql input's URL from input.url or input.url_file, or a problem; nothing when neither is usable."""
     if not isinstance(raw, Mapping) or raw.get("format") != "sql":
         return None, None
+    return _database_url(raw, "input", base_dir)
+
+
+def _database_url(raw: Mapping[str, Any], where: str, base_dir: str) -> tuple[Secret | None, str | None]:
+    """A database URL from `where`.url or `where`.url_file, or a problem; nothing when neither is usable."""
     if isinstance(raw.get("url"), str):
         return Secret(raw["url"].strip()), None
     if not isinstance(raw.get("url_file"), str) or not raw["url_file"]:
         return None, None
-    text, problem = _secret_file(base_dir, raw["url_file"], "input.url_file", "a database URL")
+    text, problem = _secret_file(base_dir, raw["url_file"], f"{where}.url_file", "a database URL")
     if text is None:
         return None, problem
     problem = url_problem(text)
-    return (None, f"input.url_file: the URL in the file {problem}") if problem else (Secret(text), None)
+    return (None, f"{where}.url_file: the URL in the file {problem}") if problem else (Secret(text), None)
+
+
+def _sync_log(raw: Any, properties: Mapping[str, Any], url: Secret | None) -> SyncLogSettings | None:
+    if not isinstance(raw, Mapping) or url is None:
+        return None
+    values = {**_defaults(properties), **raw}
+    return SyncLogSettings(url=url, table=values["table"], runs_table=values["runs_table"],
+                           include_values=values["include_values"])
+
+
+def _notify(raw: Any) -> NotifySettings | None:
+    if not isinstance(raw, Mapping):
+        return None
+    return NotifySettings(url=Secret(raw["url"].strip()), secret=Secret(raw["secret"]))
 
 
 def _input_settings(raw: Mapping[str, Any], properties: Mapping[str, Any], url: Secret | None) -> InputSettings:

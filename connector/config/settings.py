@@ -39,6 +39,24 @@ class InputSettings:
 
 
 @dataclass(frozen=True)
+class SyncLogSettings:
+    """Where every row's outcome is written (docs/sync-log.md): an SQLAlchemy URL and two tables."""
+
+    url: Secret  # from sync_log.url or sync_log.url_file; holds the password
+    table: str = "braze_sync_log"
+    runs_table: str = "braze_sync_runs"
+    include_values: bool = False
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """The signed notice posted when a run ends: the webhook's URL (it may hold a token) and the key."""
+
+    url: Secret
+    secret: Secret
+
+
+@dataclass(frozen=True)
 class Settings:
     """A validated config with the schema's defaults filled in."""
 
@@ -69,3 +87,7 @@ class Settings:
     allow_custom_endpoint: bool
     sandbox_db: str
     workers: int = 1  # processes sharing the export by user (connector/parallel.py)
+    sync_log: SyncLogSettings | None = None
+    notify: NotifySettings | None = None
+    max_rejected_ratio: float | None = None  # beyond it (rows_rejected / rows_read) the run is failed
+    max_failed_ratio: float | None = None  # beyond it (rows not delivered / rows_read) the run is failed
