@@ -56,7 +56,8 @@ def _proxy_url(scheme: str, host: str) -> str | None:
     return url if "://" in url else f"http://{url}"
 
 
-def _pool(base_url: str, timeout_s: float) -> urllib3.HTTPConnectionPool:
+def connection_pool(base_url: str, timeout_s: float) -> urllib3.HTTPConnectionPool:
+    """A pool of one kept-alive connection to the host of base_url (TLS verified, HTTPS_PROXY honoured)."""
     parts = urllib.parse.urlsplit(base_url)
     https = parts.scheme == "https"
     host = parts.hostname or ""
@@ -114,7 +115,7 @@ class BrazeClient:
 
     def __init__(self, base_url: str, api_key: str, timeout_s: float, *, user_agent: str = "braze-export",
                  clock: Callable[[], float] = time.time) -> None:
-        self._pool = _pool(base_url, timeout_s)
+        self._pool = connection_pool(base_url, timeout_s)
         self._clock = clock
         self._headers = {
             "Authorization": f"Bearer {api_key}",

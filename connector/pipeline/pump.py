@@ -58,7 +58,7 @@ class Pump:
                 self.reading = False
             read()
             if encode is not None and type(record) is list and (hit := encode(record)) is not None:
-                submit(hit[0], array, Entry(n, record, hit[1], decode))
+                submit(hit[0], array, Entry(n, record, hit[1], decode, hit[0]))
             else:
                 one(n, record if decode is None or type(record) is not list else decode(record))
             if delivery.error is not None:
@@ -88,7 +88,7 @@ class Pump:
                 self._invalid(n, invalid, values)
             else:
                 if gate is None:
-                    self._delivery.submit(item.key, item.array, Entry(n, values, item.body))
+                    self._delivery.submit(item.key, item.array, Entry(n, values, item.body, None, item.key))
                 else:
                     gate.add(n, values, item, key)
 
