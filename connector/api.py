@@ -14,6 +14,7 @@ from connector.errors import ConfigError, InvalidRow, JobError
 from connector.outcomes.ledger import Counts, Ledger
 from connector.outcomes.report import summary, write_report
 from connector.pipeline import ExportOptions, JobResult, prepare, run_export
+from connector.pipeline.lifecycle import run_job
 
 __all__ = ["Report", "export"]
 
@@ -41,6 +42,7 @@ class Report(Counts):
     rows_unchanged: int = 0          # delta: rows with nothing changed, not sent
     attributes_unchanged: int = 0    # delta: attributes not sent (data points saved)
     rows_duplicate: int = 0          # dedupe_key: rows delivered in an earlier run, not sent
+    run_id: str | None = None        # the run's id, as in the sync log and the notice
 
     @property
     def ok(self) -> bool:
@@ -73,7 +75,8 @@ def export(rows: Iterable[Mapping[str, Any]], config: Config, *, report_path: st
     """
     settings = _settings(config)
     plan = prepare(settings, list(columns) if columns is not None else None)
-    result = run_export(plan, _numbered(rows), Ledger(), ExportOptions(dry_run=dry_run))
+    result = run_job(settings, lambda run_id: run_export(plan, _numbered(rows), Ledger(),
+                                                         ExportOptions(dry_run=dry_run, run_id=run_id)), dry_run=dry_run)
     report = Report.from_result(result)
     if report.error is not None:
         log.error("%s", report.error)

@@ -7,7 +7,7 @@ job runs. It never raises a ConnectorError: the error is in the result.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator, Mapping
 
 from connector.config import Settings
@@ -18,7 +18,7 @@ from connector.errors import ConnectorError, JobError
 from connector.outcomes import Fanout, Outcomes
 from connector.outcomes.ledger import Ledger
 from connector.outcomes.rejects import RejectFile
-from connector.outcomes.report import build_report, exit_code
+from connector.outcomes.report import build_report, exit_code, new_run_id, ratio_error
 from connector.pipeline.endpoint import DryRun, braze_endpoint, clients
 from connector.pipeline.plan import Plan
 from connector.pipeline.pump import Pump, Rows
@@ -43,6 +43,7 @@ class ExportOptions:
     write_rejects: bool = True                  # write the rejected-rows file (preview does not)
     sinks: tuple[Outcomes, ...] = ()            # more outputs of row outcomes
     on_delivery: Callable[[Delivery], None] | None = None  # told the job's Delivery once it exists
+    run_id: str | None = None                   # the run this job is (or is part of); None: a new one
 
 
 @contextlib.contextmanager
@@ -54,22 +55,50 @@ def _transports(settings: Settings, dry_run: bool) -> Iterator[Callable[[], Tran
         yield clients(base_url, key, settings)
 
 
+def _sync_log(plan: Plan, run_id: str, dry_run: bool) -> Any:
+    """The sync log's sink of this job, when the config has one (JobError when it cannot be opened)."""
+    settings = plan.settings.sync_log
+    if settings is None or dry_run:
+        return None
+    from connector.outcomes.syncdb import open_database   # SQLAlchemy: only when a sync log is asked for
+    from connector.outcomes.synclog import SyncLog
+
+    db = open_database(settings)
+    try:
+        return SyncLog(db, run_id=run_id, mode=plan.card.mode, record_type=plan.card.record_type,
+                       keys=plan.card.keys, include_values=settings.include_values)
+    except BaseException:
+        db.close()
+        raise
+
+
 def run_export(plan: Plan, rows: Rows, ledger: Ledger, options: ExportOptions = ExportOptions()) -> JobResult:
     """Run the export of `rows`; every row read ends in the ledger and the rejected-rows file."""
     settings = plan.settings
+    run_id = options.run_id or new_run_id()
     rejects = RejectFile(settings.reject_file if options.write_rejects else None)
     state: StateSession | None = None
+    sync_log: Any = None
     try:
         if settings.state_file is not None and not options.dry_run:
             state = StateSession(settings, options.resume_input, options.restart,
                                  lose_unknown=not plan.delivery.resend_unknown)
+        sync_log = _sync_log(plan, run_id, options.dry_run)
     except ConnectorError as exc:
-        return _result(settings, ledger, rejects, exc, options.dry_run, {})
+        if state is not None:
+            state.close(reached_end=False)
+        return _result(settings, ledger, rejects, exc, options.dry_run, {}, run_id)
+    sinks = (*options.sinks, *([sync_log] if sync_log is not None else []))
     try:
-        return _deliver(plan, rows, ledger, rejects, options, state)
+        result = _deliver(plan, rows, ledger, rejects, replace(options, sinks=sinks, run_id=run_id), state)
     finally:
         if state is not None:
             state.close(reached_end=False)
+        if sync_log is not None:
+            sync_log.close()
+    if sync_log is not None:
+        result.report["sync_log"] = sync_log.report()
+    return result
 
 
 def _deliver(plan: Plan, rows: Rows, ledger: Ledger, rejects: RejectFile, options: ExportOptions,
@@ -101,21 +130,23 @@ def _deliver(plan: Plan, rows: Rows, ledger: Ledger, rejects: RejectFile, option
     error = error or delivery.error
     if state is not None and error is None:
         state.close(reached_end=True)
-    return _result(plan.settings, ledger, rejects, error, options.dry_run, state.report() if state else {})
+    return _result(plan.settings, ledger, rejects, error, options.dry_run, state.report() if state else {},
+                   options.run_id)
 
 
-def failed_before_start(error: ConnectorError, ledger: Ledger | None = None) -> JobResult:
+def failed_before_start(error: ConnectorError, ledger: Ledger | None = None, run_id: str | None = None) -> JobResult:
     """The result of a job stopped before its first row (config, input, header): no counts."""
     ledger = ledger if ledger is not None else Ledger()
     report = build_report(ledger.counts(), aborted=True, error=str(error), reject_file=None,
-                          elapsed_seconds=ledger.elapsed(), extra={})
+                          elapsed_seconds=ledger.elapsed(), extra={}, run_id=run_id)
     return JobResult(error.exit_code, report, error)
 
 
 def _result(settings: Settings, ledger: Ledger, rejects: RejectFile, error: ConnectorError | None,
-            dry_run: bool, extra: Mapping[str, Any]) -> JobResult:
+            dry_run: bool, extra: Mapping[str, Any], run_id: str | None) -> JobResult:
     counts = ledger.counts()
+    error = error or ratio_error(counts, settings.max_rejected_ratio, settings.max_failed_ratio)
     report = build_report(counts, aborted=error is not None, error=str(error) if error else None,
                           reject_file=rejects.path, elapsed_seconds=ledger.elapsed(),
-                          extra={**extra, **({"dry_run": True} if dry_run else {})})
+                          extra={**extra, **({"dry_run": True} if dry_run else {})}, run_id=run_id)
     return JobResult(exit_code(counts, error, settings.skip_on_invalid_records), report, error)
