@@ -3,9 +3,9 @@
 What the rows of one settlement share (outcome, reason, error type, attempts, times) is one
 group. Each row is packed into one string: its group in 6 digits, the row number, `:`, the user
 key (`kind:value`; an alias's label and name joined by U+001F), built by one f-string a row, so
-the writer thread holds the GIL as little as it can. On SQLite and PostgreSQL the flush is two JSON
-parameters of one INSERT ... SELECT that the database unpacks itself with substr (one round
-trip; the GIL is released while it works). With `include_values` a row is `[packed, values]`. A
+the writer process (syncproc.py) spends little on it. On SQLite and PostgreSQL the flush is two
+JSON parameters of one INSERT ... SELECT that the database unpacks itself with substr (one round
+trip, each expression computed once a row). With `include_values` a row is `[packed, values]`. A
 flush that cannot be packed safely (a NUL, NaN or text that is not UTF-8 in the values, a key
 holding U+001F) is written in the explicit form: `[row, identifier_type, identifier, alias_label,
 group, values]`, the key split in Python, the text made safe. Other engines get executemany.
@@ -26,7 +26,7 @@ from connector.rows import Entry
 
 GROUP = ("outcome", "reason", "error_type", "attempts", "sent_at", "acknowledged_at")
 NOT_SENT = "not sent in this run: delivered by an earlier run, or unchanged, or a duplicate (state_file)"
-GROUP_DIGITS = 6           # groups per flush < 10**6: FLUSH_ROWS bounds them
+GROUP_DIGITS = 6           # groups per flush < 10**6: synclog.MAX_WAITING bounds them
 _NO_ID = (None, None, None)
 _PG_TYPES = {"attempts": "INTEGER", "sent_at": "TIMESTAMPTZ", "acknowledged_at": "TIMESTAMPTZ"}
 _NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")      # an escaped NUL in JSON text (not an escaped backslash)
@@ -44,13 +44,30 @@ def identifier(key: str | None) -> tuple[str | None, str | None, str | None]:
     return (kind, value, None)
 
 
+Compact = tuple[int, "float | None", "float | None", list[int], "list[str | None]", "list[Any] | None",
+                list[tuple[int, "str | None", str, str, "str | None", Any]]]
+
+
+def compact(s: Settlement, key_of: Callable[[Entry], str | None], include_values: bool) -> Compact:
+    """What the log keeps of a settlement, as it crosses to the writer process: (attempts, sent_at,
+    answered_at, delivered rows, their keys, their values or None, refusals as (row, key, outcome,
+    reason, error_type, values)). Rows the pump did not key are keyed by `key_of`."""
+    entries = s.delivered
+    keys = [e.key for e in entries]
+    if not all(keys):
+        keys = [k if k is not None else key_of(e) for k, e in zip(keys, entries)]
+    values = [e.values() for e in entries] if include_values else None
+    refused = [(r.entry.row, r.entry.key if r.entry.key is not None else key_of(r.entry), r.outcome, r.reason,
+                r.error_type, r.entry.values() if include_values else None) for r in s.refused]
+    return (s.attempts, s.sent_at, s.answered_at, [e.row for e in entries], keys, values, refused)
+
+
 class Flush:
     """The rows waiting to be written: `groups` (GROUP's fields) and `rows` (packed strings, or
-    [packed, values] with include_values)."""
+    [packed, values] with include_values), from compact settlements."""
 
-    def __init__(self, backend: str, key_of: Callable[[Entry], str | None], include_values: bool) -> None:
+    def __init__(self, backend: str, include_values: bool) -> None:
         self.backend, self.values = backend, include_values
-        self._key_of = key_of
         self.groups: list[tuple[Any, ...]] = []
         self.rows: list[Any] = []
 
@@ -61,24 +78,22 @@ class Flush:
         self.groups.append(fields)
         return f"{len(self.groups) - 1:0{GROUP_DIGITS}d}"
 
-    def add(self, s: Settlement) -> None:
-        attempts, backend = s.attempts, self.backend
-        sent, acked = time_text(s.sent_at, backend), time_text(s.answered_at, backend)
-        if s.delivered:
-            entries = s.delivered
+    def add(self, item: Compact) -> None:
+        attempts, sent_at, answered_at, numbers, keys, values, refused = item
+        sent, acked = time_text(sent_at, self.backend), time_text(answered_at, self.backend)
+        if numbers:
             gid = self._group(("delivered", None if attempts else NOT_SENT, None, attempts, sent, acked))
-            if all([e.key for e in entries]) and not self.values:      # the hot path
-                self.rows.extend([f"{gid}{e.row}:{e.key}" for e in entries])
+            if values is None and all(keys):      # the hot path
+                self.rows.extend([f"{gid}{n}:{k}" for n, k in zip(numbers, keys)])
             else:
-                for e in entries:
-                    self._one(e, gid)
-        for r in s.refused:
-            self._one(r.entry, self._group((r.outcome, r.reason, r.error_type, attempts, sent, acked)))
+                for i, n in enumerate(numbers):
+                    self._one(n, keys[i], gid, None if values is None else values[i])
+        for n, key, outcome, reason, error_type, value in refused:
+            self._one(n, key, self._group((outcome, reason, error_type, attempts, sent, acked)), value)
 
-    def _one(self, e: Entry, gid: str) -> None:
-        key = e.key if e.key is not None else self._key_of(e)
-        packed = f"{gid}{e.row}:{key or ''}"
-        self.rows.append([packed, e.values()] if self.values else packed)
+    def _one(self, n: int, key: str | None, gid: str, values: Any) -> None:
+        packed = f"{gid}{n}:{key or ''}"
+        self.rows.append([packed, values] if self.values else packed)
 
     def explicit(self) -> list[list[Any]]:
         """The rows as [row, identifier_type, identifier, alias_label, group(, values)]."""
@@ -135,25 +150,24 @@ def payloads(flush: Flush) -> tuple[bool, str, str]:
     return True, _json(clean(flush.explicit())), groups
 
 
-def _packed_columns(pg: bool, packed: str) -> list[str]:
-    """row, identifier_type, identifier, alias_label from a packed string, in SQL. A U+001F past an
-    alias's separator stands for a NUL (payloads() made it so): shown as U+FFFD, as clean() does."""
+def _user_columns(pg: bool, key: str) -> list[str]:
+    """identifier_type, identifier, alias_label from a key column `key` ('kind:value', an alias's label
+    and name joined by U+001F), in SQL. A U+001F past an alias's separator stands for a NUL
+    (payloads() made it so): shown as U+FFFD, as clean() does."""
     find, sep, bad = ("strpos", "chr(31)", "chr(65533)") if pg else ("instr", "char(31)", "char(65533)")
-    colon = f"{find}({packed}, ':')"
-    key = f"substr({packed}, {colon} + 1)"
+    alias = f"substr({key}, 1, 6) = 'alias:'"
     kind = (f"NULLIF(split_part({key}, ':', 1), '')" if pg else      # PostgreSQL's substr refuses a length < 0
             f"NULLIF(substr({key}, 1, {find}({key}, ':') - 1), '')")
-    value = f"substr({key}, {find}({key}, ':') + 1)"
-    number = f"CAST(substr({packed}, {GROUP_DIGITS + 1}, {colon} - {GROUP_DIGITS + 1}) AS {'BIGINT' if pg else 'INTEGER'})"
-    name = f"replace(substr({value}, {find}({value}, {sep}) + 1), {sep}, {bad})"
-    return [number, f"CASE {kind} WHEN 'alias' THEN 'user_alias' ELSE {kind} END",
-            f"CASE WHEN {kind} = 'alias' THEN {name} ELSE NULLIF(replace({value}, {sep}, {bad}), '') END",
-            f"CASE WHEN {kind} = 'alias' THEN "
-            f"{f'split_part({value}, {sep}, 1)' if pg else f'substr({value}, 1, {find}({value}, {sep}) - 1)'} END"]
+    label = f"split_part(substr({key}, 7), {sep}, 1)" if pg else f"substr({key}, 7, {find}({key}, {sep}) - 7)"
+    return [f"CASE WHEN {alias} THEN 'user_alias' ELSE {kind} END",
+            f"CASE WHEN {alias} THEN replace(substr({key}, {find}({key}, {sep}) + 1), {sep}, {bad}) "
+            f"ELSE NULLIF(replace(substr({key}, {find}({key}, ':') + 1), {sep}, {bad}), '') END",
+            f"CASE WHEN {alias} THEN {label} END"]
 
 
 def statement(db: SyncDatabase, explicit: bool, values: bool) -> str:
-    """The INSERT ... SELECT of one flush, for SQLite or PostgreSQL."""
+    """The INSERT ... SELECT of one flush, for SQLite or PostgreSQL: `g`, the groups; `p`, each row
+    with its group's fields (SQLite materializes both, so no expression is computed twice a row)."""
     preparer = db.engine.dialect.identifier_preparer
     pg = db.target.backend == "postgresql"
 
@@ -161,31 +175,35 @@ def statement(db: SyncDatabase, explicit: bool, values: bool) -> str:
         return f"({value} ->> {i})" if pg else f"json_extract({value}, '$[{i}]')"
 
     if explicit:
-        number = f"CAST({pick(0)} AS BIGINT)" if pg else pick(0)
-        who, gid, at_values = [number, pick(1), pick(2), pick(3)], pick(4), 5
+        own = [f"{pick(0)} AS n", f"{pick(1)} AS kind", f"{pick(2)} AS ident", f"{pick(3)} AS label"]
+        who, gid, at_values = ["kind", "ident", "label"], pick(4), 5
     else:
         packed = pick(0) if values else "r.value"
-        who = _packed_columns(pg, packed)
-        gid, at_values = f"substr({packed}, 1, {GROUP_DIGITS})", 1
+        colon = f"{'strpos' if pg else 'instr'}({packed}, ':')"
+        own = [f"substr({packed}, {GROUP_DIGITS + 1}, {colon} - {GROUP_DIGITS + 1}) AS n",
+               f"substr({packed}, {colon} + 1) AS k"]
+        who, gid, at_values = _user_columns(pg, "k"), f"substr({packed}, 1, {GROUP_DIGITS})", 1
     if values:
-        row_values = (f"CASE WHEN json_typeof(r.value -> {at_values}) = 'null' THEN NULL "
-                      f"ELSE CAST(r.value -> {at_values} AS TEXT) END") if pg else pick(at_values)
-    else:
-        row_values = "NULL"
+        own.append((f"CASE WHEN json_typeof(r.value -> {at_values}) = 'null' THEN NULL "
+                    f"ELSE CAST(r.value -> {at_values} AS TEXT) END AS v") if pg else f"{pick(at_values)} AS v")
     fields = [f"CAST({pick(i, 'value')} AS {_PG_TYPES[f]}) AS {f}" if pg and f in _PG_TYPES
               else f"{pick(i, 'value')} AS {f}" for i, f in enumerate(GROUP)]
-    picks = [":run_id", *who, ":mode", ":record_type", *(f"g.{f}" for f in GROUP), row_values]
+    own += [f"g.{f}" for f in GROUP]
+    picks = [":run_id", f"CAST(n AS {'BIGINT' if pg else 'INTEGER'})", *who, ":mode", ":record_type", *GROUP,
+             "v" if values else "NULL"]
     columns = ", ".join(preparer.quote(c) for c in db.rows.columns.keys())
     table = preparer.format_table(db.rows)
     if pg:
         elements = "json_array_elements" if explicit or values else "json_array_elements_text"
-        groups = (f"WITH g AS (SELECT CAST(o - 1 AS INTEGER) AS gid, {', '.join(fields)} "
-                  f"FROM json_array_elements(CAST(:groups AS JSON)) WITH ORDINALITY AS x(value, o)) ")
-        source = f"FROM {elements}(CAST(:rows AS JSON)) AS r(value) JOIN g ON g.gid = CAST({gid} AS INTEGER)"
+        groups = (f"g AS (SELECT CAST(o - 1 AS INTEGER) AS gid, {', '.join(fields)} "
+                  f"FROM json_array_elements(CAST(:groups AS JSON)) WITH ORDINALITY AS x(value, o))")
+        rows = (f"p AS (SELECT {', '.join(own)} FROM {elements}(CAST(:rows AS JSON)) AS r(value) "
+                f"JOIN g ON g.gid = CAST({gid} AS INTEGER))")
     else:   # r outer, g through the automatic index SQLite builds on its gid
-        groups = f"WITH g AS MATERIALIZED (SELECT CAST(key AS INTEGER) AS gid, {', '.join(fields)} FROM json_each(:groups)) "
-        source = f"FROM json_each(:rows) AS r CROSS JOIN g WHERE g.gid = CAST({gid} AS INTEGER)"
-    return f"{groups}INSERT INTO {table} ({columns}) SELECT {', '.join(picks)} {source}"
+        groups = f"g AS MATERIALIZED (SELECT CAST(key AS INTEGER) AS gid, {', '.join(fields)} FROM json_each(:groups))"
+        rows = (f"p AS MATERIALIZED (SELECT {', '.join(own)} FROM json_each(:rows) AS r CROSS JOIN g "
+                f"WHERE g.gid = CAST({gid} AS INTEGER))")
+    return f"WITH {groups}, {rows} INSERT INTO {table} ({columns}) SELECT {', '.join(picks)} FROM p"
 
 
 def write(db: SyncDatabase, conn: Any, common: dict[str, Any], flush: Flush) -> None:

@@ -65,8 +65,9 @@ def _sync_log(plan: Plan, run_id: str, dry_run: bool) -> Any:
 
     db = open_database(settings)
     try:
-        return SyncLog(db, run_id=run_id, mode=plan.card.mode, record_type=plan.card.record_type,
-                       keys=plan.card.keys, include_values=settings.include_values)
+        db.ensure_tables()
+        return SyncLog(db, settings, run_id=run_id, mode=plan.card.mode, record_type=plan.card.record_type,
+                       keys=plan.card.keys)
     except BaseException:
         db.close()
         raise

@@ -16,7 +16,7 @@ import sqlalchemy
 from connector.config.settings import Secret, SyncLogSettings
 from connector.outcomes import Refusal, Settlement
 from connector.outcomes.syncdb import open_database
-from connector.outcomes.syncflush import Flush, _json, clean, identifier, payloads, statement, write
+from connector.outcomes.syncflush import Flush, _json, clean, compact, identifier, payloads, statement, write
 from connector.rows import Entry
 
 KEYS = ["external_id:u1", "external_id:a:b:c", "braze_id:b7", "email:x@example.com", "phone:+15550001",
@@ -34,9 +34,9 @@ def _settlements(values: Any = None) -> list[Settlement]:
 
 
 def _flush(backend: str, include_values: bool, values: Any = None) -> Flush:
-    flush = Flush(backend, lambda e: None, include_values)
+    flush = Flush(backend, include_values)
     for s in _settlements(values):
-        flush.add(s)
+        flush.add(compact(s, lambda e: None, include_values))
     return flush
 
 
@@ -116,10 +116,11 @@ def test_identifier_splits_the_key_forms() -> None:
 
 
 def test_a_plain_flush_is_packed_and_an_alias_needs_no_explicit_form() -> None:
-    flush = Flush("sqlite", lambda e: None, False)
-    flush.add(Settlement(delivered=[Entry(7, None, None, None, "external_id:u7"),
-                                    Entry(8, None, None, None, "alias:l\x00n")], attempts=1))
+    flush = Flush("sqlite", False)
+    flush.add(compact(Settlement(delivered=[Entry(7, None, None, None, "external_id:u7"),
+                                            Entry(8, None, None, None, "alias:l\x00n")], attempts=1), str, False))
     explicit, rows, _ = payloads(flush)
     assert not explicit and json.loads(rows) == ["0000007:external_id:u7", "0000008:alias:l\x1fn"]
-    flush.add(Settlement(delivered=[Entry(9, None, None, None, "alias:has\x1fus\x00n")], attempts=1))
+    flush.add(compact(Settlement(delivered=[Entry(9, None, None, None, "alias:has\x1fus\x00n")], attempts=1),
+                      str, False))
     assert payloads(flush)[0] is True           # U+001F already in a key: the explicit form

@@ -12,6 +12,7 @@ from synclog_support import API_KEY, Job, users_csv
 
 from connector.sandbox import Sandbox
 
+ROWS = 1000
 REJECT_U2 = [{"status": 201, "body": {"message": "success", "errors": [
     {"type": "EMAIL_BAD_FORMAT", "input_array": "attributes", "index": 1}]}}]
 
@@ -93,9 +94,9 @@ def _stop(server: Postgres) -> None:
 
 
 def test_a_database_lost_mid_run_leaves_the_run_going_with_one_warning(job: Job, sandbox: Sandbox) -> None:
-    job.write("u.csv", users_csv(300))
+    job.write("u.csv", users_csv(ROWS))
     job.config(input={"path": "u.csv"}, sync_log={"url": "${SYNC_LOG_URL}"}, batch_size=10, concurrency=1)
-    sandbox.set_faults(latency_ms=40)
+    sandbox.set_faults(latency_ms=100)        # the run cannot end before the database is stopped
     with running_postgres() as server:
         proc = job.start(env={"SYNC_LOG_URL": server.url()})
         deadline = time.monotonic() + 60
@@ -103,15 +104,16 @@ def test_a_database_lost_mid_run_leaves_the_run_going_with_one_warning(job: Job,
             assert time.monotonic() < deadline and proc.poll() is None, "the log never got a flush"
             time.sleep(0.02)
         _stop(server)
+        sandbox.set_faults(latency_ms=0)
         out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     report = json.loads((job.folder / "report.json").read_text())
-    assert report["rows_delivered"] == 300 and report["status"] == "success"
-    assert len(sandbox.received("/users/track")) == 300
+    assert report["rows_delivered"] == ROWS and report["status"] == "success"
+    assert len(sandbox.received("/users/track")) == ROWS
     warnings = [line for line in err.splitlines() if "the run goes on without the sync log" in line]
     assert len(warnings) == 1, err
     assert warnings[0].startswith("braze-export: warning: sync log") and "postgresql at 127.0.0.1" in warnings[0]
-    assert 10 <= report["sync_log"]["rows_written"] < 300 and "error" in report["sync_log"]
+    assert 10 <= report["sync_log"]["rows_written"] < ROWS and "error" in report["sync_log"]
     assert "still says running" in err          # the run's row could not be updated either
     assert "Traceback" not in err
     _no_secret(job, out, err)
