@@ -34,7 +34,7 @@ def missing_sqlalchemy() -> ConfigError:
 
 
 def _tables(metadata: Any, settings: SyncLogSettings) -> tuple[Any, Any]:
-    from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, PrimaryKeyConstraint, String, Table, Text
+    from sqlalchemy import BigInteger, Column, DateTime, Integer, PrimaryKeyConstraint, String, Table, Text
 
     def split(name: str) -> tuple[str | None, str]:
         schema, _, table = name.rpartition(".")
@@ -51,7 +51,6 @@ def _tables(metadata: Any, settings: SyncLogSettings) -> tuple[Any, Any]:
                  Column("row_values", Text),
                  PrimaryKeyConstraint("run_id", "row", name=f"{name}_pkey"), schema=schema,
                  sqlite_with_rowid=False)      # SQLite: the primary key is the table, one B-tree less
-    Index(f"{name}_identifier", rows.c.identifier)
     schema, name = split(settings.runs_table)
     counts = [Column(c, BigInteger) for c in RUN_COLUMNS[8:16]]
     runs = Table(name, metadata,

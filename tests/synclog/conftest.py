@@ -1,4 +1,5 @@
-"""Fixtures of the sync-log tests: a real sandbox, a job folder for the CLI, a webhook receiver."""
+"""Fixtures of the sync-log tests: a loopback webhook receiver, a real sandbox (the end-to-end
+tests' key), and a job folder for the CLI aimed at that sandbox."""
 
 import pytest
 from synclog_support import API_KEY, Job, Receiver
@@ -7,17 +8,18 @@ from connector.sandbox import Sandbox
 
 
 @pytest.fixture
-def sandbox():
-    with Sandbox(api_key=API_KEY) as sb:
-        yield sb
+def receiver():
+    with Receiver() as webhook:
+        yield webhook
 
 
 @pytest.fixture
 def job(tmp_path, sandbox):
-    return Job(tmp_path, sandbox.url)
+    return Job(tmp_path, sandbox)
 
 
 @pytest.fixture
-def receiver():
-    with Receiver() as r:
-        yield r
+def sandbox():
+    server = Sandbox(api_key=API_KEY)
+    with server:
+        yield server

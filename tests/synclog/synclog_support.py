@@ -21,61 +21,33 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import yaml
 
-API_KEY = "synclog-test-key-7c1e9b"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
+
+from e2e_support import API_KEY, Job as E2EJob, Run  # noqa: E402
+
 NOTIFY_SECRET = "notify-S3cret-5a8f1d2c9e"
 ATTRS = {"mode": "user_track", "track_record_type": "user_profile_attributes"}
 SIGNATURE = "X-Braze-Export-Signature"
+__all__ = ["API_KEY", "ATTRS", "Job", "Notice", "Receiver", "Run", "SIGNATURE", "NOTIFY_SECRET"]
 
 
-@dataclass
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-    report: dict[str, Any] | None
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-
-class Job:
-    """A folder with a config and an input; `run()` calls the real CLI in a subprocess."""
-
-    def __init__(self, folder: Path, endpoint: str) -> None:
-        self.folder = folder
-        self.endpoint = endpoint
+class Job(E2EJob):
+    """The end-to-end tests' job folder, in attributes mode by default, with NOTIFY_SECRET set,
+    and `start()` for a run to signal or kill."""
 
     def config(self, **settings: Any) -> Path:
-        base: dict[str, Any] = {"endpoint": self.endpoint, "api_key": "${BRAZE_API_KEY}", "concurrency": 2, **ATTRS}
-        base.update(settings)
-        path = self.folder / "config.yml"
-        path.write_text(yaml.safe_dump(base))
-        return path
+        return super().config(**{**ATTRS, **settings})
 
-    def write(self, name: str, text: str) -> Path:
-        path = self.folder / name
-        path.write_text(text)
-        return path
-
-    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        return {**os.environ, "BRAZE_API_KEY": API_KEY, "NOTIFY_SECRET": NOTIFY_SECRET, **(extra or {})}
+    def run(self, *extra: str, stdin: str | None = None, env: dict[str, str] | None = None,
+            timeout: float = 120) -> Run:
+        return super().run(*extra, stdin=stdin, env={"NOTIFY_SECRET": NOTIFY_SECRET, **(env or {})}, timeout=timeout)
 
     def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        full = {**os.environ, "BRAZE_API_KEY": API_KEY, "NOTIFY_SECRET": NOTIFY_SECRET, **(env or {})}
         return subprocess.Popen([sys.executable, "-m", "connector", "run", "--config", "config.yml",
-                                 "--report", "report.json", *args], cwd=self.folder, env=self.env(env),
+                                 "--report", "report.json", *args], cwd=self.folder, env=full,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-    def run(self, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Run:
-        report = self.folder / "report.json"
-        report.unlink(missing_ok=True)
-        proc = subprocess.run([sys.executable, "-m", "connector", "run", "--config", "config.yml",
-                               "--report", "report.json", *args], cwd=self.folder, env=self.env(env),
-                              capture_output=True, text=True, timeout=timeout)
-        return Run(proc.returncode, proc.stdout, proc.stderr,
-                   json.loads(report.read_text()) if report.exists() else None)
 
 
 def users_csv(count: int, first: int = 1) -> str:

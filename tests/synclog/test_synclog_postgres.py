@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from pathlib import Path
 
 from support.postgres import READER_PASSWORD, Postgres, _run, _server_user, bin_dir, free_port, running_postgres
 from synclog_support import API_KEY, Job, users_csv
@@ -52,6 +53,9 @@ def test_rows_and_run_land_in_postgresql_typed(job: Job, sandbox: Sandbox, postg
     assert (status, exit_code, read, rejected, logged, ended) == ("partial", 3, 3, 1, 3, True)
     [(where,)] = postgres.query(f"SELECT count(*) FROM {tables['table']} WHERE identifier = 'u2'")
     assert where == 1
+    stored = postgres.query(f"SELECT (SELECT string_agg(row_to_json(l)::text, '') FROM {tables['table']} l) || "
+                            f"(SELECT string_agg(row_to_json(r)::text, '') FROM {tables['runs_table']} r)")[0][0]
+    _no_secret(job, stored)
     assert "sync log: run" in run.stderr and "postgresql at 127.0.0.1" in run.stderr
 
 
@@ -87,6 +91,13 @@ def _logged(server: Postgres, table: str) -> int:
         return 0
 
 
+def _writer_command_lines(pid: int) -> list[str]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    lines = [Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode() for child in children]
+    assert any("connector.outcomes.syncproc" in line for line in lines), lines
+    return lines
+
+
 def _stop(server: Postgres) -> None:
     done = _run([str(bin_dir() / "pg_ctl"), "-D", str(server.folder / "data"), "-m", "immediate", "-w", "stop"],
                 _server_user(), home=str(server.folder))
@@ -103,6 +114,7 @@ def test_a_database_lost_mid_run_leaves_the_run_going_with_one_warning(job: Job,
         while _logged(server, "braze_sync_log") < 10:      # at least one flush is in
             assert time.monotonic() < deadline and proc.poll() is None, "the log never got a flush"
             time.sleep(0.02)
+        _no_secret(job, *_writer_command_lines(proc.pid))     # the URL reaches the writer on its stdin
         _stop(server)
         sandbox.set_faults(latency_ms=0)
         out, err = proc.communicate(timeout=120)
