@@ -34,6 +34,7 @@ class Pump:
         self._gate = gate
         self._limit = limit
         self.reading = False    # inside the source: a row taken there is not counted yet
+        self._keyed = plan.settings.sync_log is not None    # rows carry their user key for the sync log
 
     def run(self, rows: Rows) -> None:
         """Pump every row (up to the limit), unless delivery aborts the job first."""
@@ -47,7 +48,7 @@ class Pump:
         if self._limit is not None:
             records = itertools.islice(records, self._limit)
         read, one, delivery = self._ledger.read, self._one, self._delivery
-        submit = delivery.submit
+        submit, keyed = delivery.submit, self._keyed
         while True:     # ends at the end of the rows (or the limit)
             self.reading = True
             try:
@@ -58,7 +59,8 @@ class Pump:
                 self.reading = False
             read()
             if encode is not None and type(record) is list and (hit := encode(record)) is not None:
-                submit(hit[0], array, Entry(n, record, hit[1], decode, hit[0]))
+                entry = Entry(n, record, hit[1], decode, hit[0]) if keyed else Entry(n, record, hit[1], decode)
+                submit(hit[0], array, entry)
             else:
                 one(n, record if decode is None or type(record) is not list else decode(record))
             if delivery.error is not None:
