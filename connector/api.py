@@ -15,6 +15,7 @@ from connector.outcomes.ledger import Counts, Ledger
 from connector.pipeline.outputs import check_outputs
 from connector.outcomes.report import summary, write_report
 from connector.pipeline import ExportOptions, JobResult, prepare, run_export
+from connector.pipeline.lifecycle import run_job
 
 __all__ = ["Report", "export"]
 
@@ -54,6 +55,7 @@ class Report(Counts):
     data_points_saved: int = 0
     users_to_remove: int = 0         # on_removed: users who left the audience since the last complete run
     users_removed: int = 0           # ... and were unset, unsubscribed or deleted in Braze
+    run_id: str | None = None        # the run's id, as in the sync log and the notice
 
     @property
     def ok(self) -> bool:
@@ -88,7 +90,8 @@ def export(rows: Iterable[Mapping[str, Any]], config: Config, *, report_path: st
     settings = _settings(config)
     check_outputs(settings, os.fspath(report_path) if report_path is not None else None, dry_run=dry_run)
     plan = prepare(settings, list(columns) if columns is not None else None)
-    result = run_export(plan, _numbered(rows), Ledger(), ExportOptions(dry_run=dry_run, allow_mass_removal=allow_mass_removal))
+    result = run_job(settings, lambda run_id: run_export(plan, _numbered(rows), Ledger(), ExportOptions(
+        dry_run=dry_run, allow_mass_removal=allow_mass_removal, run_id=run_id)), dry_run=dry_run)
     report = Report.from_result(result)
     if report.error is not None:
         log.error("%s", report.error)

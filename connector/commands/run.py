@@ -13,6 +13,7 @@ from connector.outcomes.ledger import Ledger
 from connector.pipeline.outputs import check_outputs, ready_to_write
 from connector.outcomes.report import summary, warnings, write_report
 from connector.pipeline import ExportOptions, JobResult, failed_before_start, prepare, run_export
+from connector.pipeline.lifecycle import RunLifecycle
 from connector.progress import Progress
 from connector.sources import open_source
 
@@ -55,34 +56,42 @@ def run_command(load: Callable[[], Settings], *, report_path: str | None, dry_ru
         check_outputs(settings, report_path, dry_run=dry_run)
     except ConnectorError as exc:
         return finish(failed_before_start(exc), report_path)
-    except KeyboardInterrupt:
-        return finish(failed_before_start(JobError("interrupted")), report_path)
-    if settings.workers > 1:
-        from connector.workers import run_parallel
+    run = RunLifecycle(settings, dry_run=dry_run)
 
-        result = run_parallel(settings, dry_run=dry_run, json_logs=json_logs)
-    else:
-        result = _run_one(settings, dry_run, json_logs, restart, limit, allow_mass_removal)
+    def job(run_id: str) -> JobResult:
+        if settings.workers > 1:
+            from connector.workers import run_parallel
+
+            return run_parallel(settings, dry_run=dry_run, json_logs=json_logs, run_id=run_id)
+        return _run_one(settings, dry_run, json_logs, restart, limit, allow_mass_removal, run_id)
+
+    try:
+        result = run.guarded(job)
+    except KeyboardInterrupt:       # SIGINT / SIGTERM outside the export (opening the input, ...)
+        result = failed_before_start(JobError("interrupted"), run_id=run.run_id)
+    run.finish(result)
     if dry_run:
         log.info("dry run: nothing was sent")
-    return finish(result, report_path, settings.shown("reject_file"))
+    code = finish(result, report_path, settings.shown("reject_file"))
+    run.notify(result)
+    return code
 
 
 def _run_one(settings: Settings, dry_run: bool, json_logs: bool, restart: bool, limit: int | None,
-             allow_mass_removal: bool) -> JobResult:
+             allow_mass_removal: bool, run_id: str) -> JobResult:
     ledger = Ledger()
     try:
         source = open_source(settings.input)
     except ConnectorError as exc:
-        return failed_before_start(exc, ledger)
+        return failed_before_start(exc, ledger, run_id)
     except KeyboardInterrupt:
-        return failed_before_start(JobError("interrupted"), ledger)
+        return failed_before_start(JobError("interrupted"), ledger, run_id)
     with source:
         try:
             plan = prepare(settings, source.columns)
         except ConnectorError as exc:
-            return failed_before_start(exc, ledger)
+            return failed_before_start(exc, ledger, run_id)
         with Progress(ledger, source.progress, json_logs=json_logs) as progress:
             return run_export(plan, source, ledger, ExportOptions(
                 dry_run=dry_run, resume_input=settings.input, restart=restart, limit=limit,
-                on_delivery=progress.watch, allow_mass_removal=allow_mass_removal))
+                on_delivery=progress.watch, allow_mass_removal=allow_mass_removal, run_id=run_id))

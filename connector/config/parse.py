@@ -15,7 +15,7 @@ from connector.config.problems import schema_problems
 from connector.config.rules import TEXT_FORMATS, infer_format, is_token, rule_problems
 from connector.config.schema import load_schema
 from connector.config.sqlurl import url_problem
-from connector.config.settings import InputSettings, Secret, Settings
+from connector.config.settings import InputSettings, NotifySettings, Secret, Settings, SyncLogSettings
 from connector.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -82,6 +82,10 @@ def _build(data: Mapping[str, Any], base_dir: str, origins: Mapping[str, str]) -
     url, url_problem = _input_url(data.get("input"), base_dir, origins.get("input.url_file"))
     if url_problem:
         problems.append(url_problem)
+    log_url, log_problem = (_database_url(data["sync_log"], "sync_log", base_dir)
+                            if isinstance(data.get("sync_log"), Mapping) else (None, None))
+    if log_problem:
+        problems.append(log_problem)
     if problems:
         raise ConfigError("config is invalid", problems=tuple(problems)) from None
     values = {**_defaults(schema["properties"]), **data}
@@ -126,6 +130,10 @@ def _build(data: Mapping[str, Any], base_dir: str, origins: Mapping[str, str]) -
         mapping_constants=MappingProxyType(dict((values.get("mapping") or {}).get("constants") or {})),
         on_removed=values["on_removed"],
         max_removed_ratio=float(values["max_removed_ratio"]),
+        sync_log=_sync_log(values.get("sync_log"), schema["properties"]["sync_log"]["properties"], log_url),
+        notify=_notify(values.get("notify")),
+        max_rejected_ratio=_optional(values.get("max_rejected_ratio"), float),
+        max_failed_ratio=_optional(values.get("max_failed_ratio"), float),
     )
 
 
@@ -154,15 +162,35 @@ def _input_url(raw: Any, base_dir: str, shown: str | None) -> tuple[Secret | Non
     """An sql input's URL from input.url or input.url_file, or a problem; nothing when neither is usable."""
     if not isinstance(raw, Mapping) or raw.get("format") != "sql":
         return None, None
+    return _database_url(raw, "input", base_dir, shown)
+
+
+def _database_url(raw: Mapping[str, Any], where: str, base_dir: str,
+                  shown: str | None = None) -> tuple[Secret | None, str | None]:
+    """A database URL from `where`.url or `where`.url_file, or a problem; nothing when neither is usable."""
     if isinstance(raw.get("url"), str):
         return Secret(raw["url"].strip()), None
     if not isinstance(raw.get("url_file"), str) or not raw["url_file"]:
         return None, None
-    text, problem = _secret_file(base_dir, raw["url_file"], "input.url_file", "a database URL", shown)
+    text, problem = _secret_file(base_dir, raw["url_file"], f"{where}.url_file", "a database URL", shown)
     if text is None:
         return None, problem
     problem = url_problem(text)
-    return (None, f"input.url_file: the URL in the file {problem}") if problem else (Secret(text), None)
+    return (None, f"{where}.url_file: the URL in the file {problem}") if problem else (Secret(text), None)
+
+
+def _sync_log(raw: Any, properties: Mapping[str, Any], url: Secret | None) -> SyncLogSettings | None:
+    if not isinstance(raw, Mapping) or url is None:
+        return None
+    values = {**_defaults(properties), **raw}
+    return SyncLogSettings(url=url, table=values["table"], runs_table=values["runs_table"],
+                           include_values=values["include_values"])
+
+
+def _notify(raw: Any) -> NotifySettings | None:
+    if not isinstance(raw, Mapping):
+        return None
+    return NotifySettings(url=Secret(raw["url"].strip()), secret=Secret(raw["secret"]))
 
 
 def _input_settings(raw: Mapping[str, Any], properties: Mapping[str, Any], url: Secret | None,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from connector.config.endpoint import SANDBOX, EndpointProblem, resolve_endpoint
+from connector.config.reporting import notify_rule, sync_log_rule
 from connector.config.schema import load_schema
 from connector.config.sqlurl import backend_of, url_problem
 from connector.config.statement import read_only_problem
@@ -272,7 +273,8 @@ def mapping_rule(data: Mapping[str, Any]) -> list[str]:
 
 
 RULES: tuple[Rule, ...] = (endpoint_rule, api_key_rule, retry_rule, subscription_rule, delta_rule, dedupe_rule,
-                           on_removed_rule, removed_ratio_rule, input_rule, workers_rule, mapping_rule)
+                           on_removed_rule, removed_ratio_rule, input_rule, workers_rule, mapping_rule,
+                           sync_log_rule, notify_rule)
 
 
 def rule_problems(data: Mapping[str, Any]) -> list[str]:

@@ -46,6 +46,24 @@ class InputSettings:
 
 
 @dataclass(frozen=True)
+class SyncLogSettings:
+    """Where every row's outcome is written (docs/sync-log.md): an SQLAlchemy URL and two tables."""
+
+    url: Secret  # from sync_log.url or sync_log.url_file; holds the password
+    table: str = "braze_sync_log"
+    runs_table: str = "braze_sync_runs"
+    include_values: bool = False
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """The signed notice posted when a run ends: the webhook's URL (it may hold a token) and the key."""
+
+    url: Secret
+    secret: Secret
+
+
+@dataclass(frozen=True)
 class Settings:
     """A validated config with the schema's defaults filled in."""
 
@@ -82,6 +100,10 @@ class Settings:
     mapping_constants: Mapping[str, Any] = field(default_factory=dict)  # Braze field -> value of every row
     on_removed: str = "ignore"  # ignore | unset | unsubscribe | delete: users who left the audience (docs/mirror.md)
     max_removed_ratio: float = 0.2  # with on_removed: the share of the last complete run's users removed at most
+    sync_log: SyncLogSettings | None = None
+    notify: NotifySettings | None = None
+    max_rejected_ratio: float | None = None  # beyond it (rows_rejected / rows_read) the run is failed
+    max_failed_ratio: float | None = None  # beyond it (rows not delivered / rows_read) the run is failed
     origins: Mapping[str, str] = field(default_factory=dict)  # key -> the text as written, where it took a ${VAR}
 
     def shown(self, key: str) -> str:

@@ -110,21 +110,22 @@ def missing_sqlalchemy(text: str) -> ConfigError:
                        f"pip install 'braze-export[{extra}]' (or [trino], [snowflake], [bigquery], ...)")
 
 
-def missing_driver(backend: str) -> ConfigError:
+def missing_driver(backend: str, key: str = "input.url") -> ConfigError:
     """The one line that names the extra to install for an engine whose driver is missing."""
     extra = EXTRAS.get(backend)
     if extra is not None:
-        return ConfigError(f"input.url: the driver for {backend} is not installed: "
+        return ConfigError(f"{key}: the driver for {backend} is not installed: "
                            f"pip install 'braze-export[{extra}]'")
     if backend == "presto":
-        return ConfigError("input.url: presto:// needs PyHive; Trino's client speaks to Presto too: "
+        return ConfigError(f"{key}: presto:// needs PyHive; Trino's client speaks to Presto too: "
                            "use trino://... with pip install 'braze-export[trino]'")
-    return ConfigError(f"input.url: no SQLAlchemy dialect or driver is installed for {backend}; install the "
+    return ConfigError(f"{key}: no SQLAlchemy dialect or driver is installed for {backend}; install the "
                        f"package SQLAlchemy documents for it (extras exist for: {', '.join(sorted(EXTRAS))})")
 
 
-def parse_target(text: str) -> Target:
-    """Parse a URL with SQLAlchemy (imported here); ConfigError, never quoting it, when it is not one."""
+def parse_target(text: str, key: str = "input.url") -> Target:
+    """Parse a URL with SQLAlchemy (imported here); ConfigError, never quoting it, when it is not one.
+    `key` is the config key messages name."""
     try:
         from sqlalchemy.engine import make_url
         from sqlalchemy.exc import ArgumentError
@@ -132,13 +133,13 @@ def parse_target(text: str) -> Target:
         raise missing_sqlalchemy(text) from None
     problem = url_problem(text)
     if problem is not None:
-        raise ConfigError(f"input.url: {problem}")
+        raise ConfigError(f"{key}: {problem}")
     repaired = repair(text)
     try:
         url = make_url(repaired)
         port = url.port
     except (ArgumentError, ValueError):
-        raise ConfigError(f"input.url: is not {HINT} (check the port, and percent-encode "
+        raise ConfigError(f"{key}: is not {HINT} (check the port, and percent-encode "
                           f"special characters in the password)") from None
     backend = _BACKEND_ALIASES.get(url.get_backend_name(), url.get_backend_name())
     driver = url.get_driver_name() if "+" in url.drivername else _DEFAULT_DRIVERS.get(backend, "")

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from typing import Any, Mapping
 
-from connector.errors import ConnectorError
+from connector.errors import ConnectorError, JobError
 from connector.outcomes.ledger import Counts
+
+
+def new_run_id() -> str:
+    """A run's id: a random UUID, the same in the report, the sync log and the notice."""
+    return str(uuid.uuid4())
 
 
 def status_of(counts: Counts, aborted: bool) -> str:
@@ -30,15 +36,28 @@ def exit_code(counts: Counts, error: ConnectorError | None, skip_on_invalid_reco
     return 0
 
 
+def ratio_error(counts: Counts, max_rejected: float | None, max_failed: float | None) -> JobError | None:
+    """The run fails when more of its rows than a limit allows were rejected, or not delivered."""
+    read = counts.rows_read
+    limits = ((max_rejected, counts.rows_rejected, "rejected by Braze", "max_rejected_ratio"),
+              (max_failed, read - counts.rows_delivered, "not delivered", "max_failed_ratio"))
+    for limit, rows, words, key in limits:
+        if limit is not None and read and rows / read > limit:
+            return JobError(f"{rows} of {read} rows were {words} ({rows / read:.2%}), more than "
+                            f"{key} {limit:g} ({limit:.2%})")
+    return None
+
+
 def build_report(counts: Counts, *, aborted: bool, error: str | None, reject_file: str | None,
-                 elapsed_seconds: float, extra: Mapping[str, Any]) -> dict[str, Any]:
-    """The --report JSON's fields, in their documented order, then `extra` (state, dry run...)."""
+                 elapsed_seconds: float, extra: Mapping[str, Any], run_id: str | None = None) -> dict[str, Any]:
+    """The --report JSON's fields, in their documented order, then `run_id` and `extra` (state, dry run...)."""
     report: dict[str, Any] = {"status": status_of(counts, aborted)}
     report.update(counts.__dict__)
     report["reject_file"] = reject_file
     report["elapsed_seconds"] = round(elapsed_seconds, 3)
     if error:
         report["error"] = error
+    report["run_id"] = run_id or new_run_id()
     report.update(extra)
     return report
 

@@ -19,7 +19,7 @@ from connector.errors import ConnectorError, InputError, JobError
 from connector.outcomes import Fanout, Outcomes
 from connector.outcomes.ledger import Ledger
 from connector.outcomes.rejects import RejectFile
-from connector.outcomes.report import build_report, exit_code, status_of
+from connector.outcomes.report import build_report, exit_code, new_run_id, ratio_error, status_of
 from connector.pipeline.endpoint import DryRun, braze_endpoint, clients
 from connector.pipeline.listing import WouldDo, WouldRemove
 from connector.pipeline.plan import Plan, column_mapping
@@ -53,6 +53,7 @@ class ExportOptions:
     sinks: tuple[Outcomes, ...] = ()            # more outputs of row outcomes
     on_delivery: Callable[[Delivery], None] | None = None  # told the job's Delivery once it exists
     allow_mass_removal: bool = False            # on_removed: remove however many users left the audience
+    run_id: str | None = None                   # the run this job is (or is part of); None: a new one
 
 
 @contextlib.contextmanager
@@ -64,12 +65,32 @@ def _transports(settings: Settings, dry_run: bool) -> Iterator[Callable[[], Tran
         yield clients(base_url, key, settings)
 
 
+def _sync_log(plan: Plan, run_id: str, dry_run: bool) -> Any:
+    """The sync log's sink of this job, when the config has one (JobError when it cannot be opened)."""
+    settings = plan.settings.sync_log
+    if settings is None or dry_run:
+        return None
+    from connector.synclog.syncdb import open_database   # SQLAlchemy: only when a sync log is asked for
+    from connector.synclog.synclog import SyncLog
+
+    db = open_database(settings)
+    try:
+        db.ensure_tables()
+        return SyncLog(db, settings, run_id=run_id, mode=plan.card.mode, record_type=plan.card.record_type,
+                       keys=plan.card.keys)
+    except BaseException:
+        db.close()
+        raise
+
+
 def run_export(plan: Plan, rows: Rows, ledger: Ledger, options: ExportOptions = ExportOptions()) -> JobResult:
     """Run the export of `rows`; every row read ends in the ledger and the rejected-rows file."""
     settings = plan.settings
+    run_id = options.run_id or new_run_id()
     rejects = RejectFile(settings.reject_file if options.write_rejects else None, settings.shown("reject_file"))
     state: StateSession | None = None
     view: AudienceView | None = None
+    sync_log: Any = None
     try:
         if settings.state_file is not None and not options.dry_run:
             state = StateSession(settings, options.resume_input, options.restart,
@@ -77,15 +98,24 @@ def run_export(plan: Plan, rows: Rows, ledger: Ledger, options: ExportOptions = 
         elif settings.state_file is not None and settings.on_removed != "ignore":     # read-only
             view = AudienceView(settings.state_file, config_fingerprint(settings),
                                 f"{settings.endpoint}\0{settings.track_record_type}")
+        sync_log = _sync_log(plan, run_id, options.dry_run)
     except ConnectorError as exc:
-        return _result(settings, ledger, rejects, exc, options.dry_run, {})
+        if state is not None:
+            state.close(reached_end=False)
+        return _result(settings, ledger, rejects, exc, options.dry_run, {}, run_id)
+    sinks = (*options.sinks, *([sync_log] if sync_log is not None else []))
     try:
-        return _deliver(plan, rows, ledger, rejects, options, state, view)
+        result = _deliver(plan, rows, ledger, rejects, replace(options, sinks=sinks, run_id=run_id), state, view)
     finally:
         if state is not None:
             state.close(reached_end=False)
         if view is not None:
             view.close()
+        if sync_log is not None:
+            sync_log.close()
+    if sync_log is not None:
+        result.report["sync_log"] = sync_log.report()
+    return result
 
 
 def _deliver(plan: Plan, rows: Rows, ledger: Ledger, rejects: RejectFile, options: ExportOptions,
@@ -144,7 +174,7 @@ def _deliver(plan: Plan, rows: Rows, ledger: Ledger, rejects: RejectFile, option
     figures["rows_maybe_duplicated"] = 0 if plan.card.replay_safe else resent
     figures["in_flight_max"] = delivery.busy_most
     extra = {**figures, **(state.report() if state else {}), **(removals.report() if leaving is not None else {})}
-    return _result(plan.settings, ledger, rejects, error, options.dry_run, extra, removals)
+    return _result(plan.settings, ledger, rejects, error, options.dry_run, extra, options.run_id, removals)
 
 
 def _may_remove(pump: Pump, ledger: Ledger, error: ConnectorError | None) -> bool:
@@ -163,22 +193,23 @@ def _may_remove(pump: Pump, ledger: Ledger, error: ConnectorError | None) -> boo
     return not failed
 
 
-def failed_before_start(error: ConnectorError, ledger: Ledger | None = None) -> JobResult:
+def failed_before_start(error: ConnectorError, ledger: Ledger | None = None, run_id: str | None = None) -> JobResult:
     """The result of a job stopped before its first row (config, input, header): no counts."""
     ledger = ledger if ledger is not None else Ledger()
     report = build_report(ledger.counts(), aborted=True, error=str(error), reject_file=None,
-                          elapsed_seconds=ledger.elapsed(), extra={})
+                          elapsed_seconds=ledger.elapsed(), extra={}, run_id=run_id)
     return JobResult(error.exit_code, report, error)
 
 
 def _result(settings: Settings, ledger: Ledger, rejects: RejectFile, error: ConnectorError | None,
-            dry_run: bool, extra: Mapping[str, Any], removals: Removals = NOT_RUN) -> JobResult:
+            dry_run: bool, extra: Mapping[str, Any], run_id: str | None, removals: Removals = NOT_RUN) -> JobResult:
     counts = ledger.counts()
     both = with_removals(counts, removals.counts)     # a rejected or failed removal weighs like a row
+    error = error or ratio_error(both, settings.max_rejected_ratio, settings.max_failed_ratio)
     shown = replace(counts, requests=both.requests, retries=both.retries,
                     requests_unknown_fate=both.requests_unknown_fate)
     report = build_report(shown, aborted=error is not None, error=str(error) if error else None,
                           reject_file=rejects.path, elapsed_seconds=ledger.elapsed(),
-                          extra={**extra, **({"dry_run": True} if dry_run else {})})
+                          extra={**extra, **({"dry_run": True} if dry_run else {})}, run_id=run_id)
     report["status"] = status_of(both, error is not None)
     return JobResult(exit_code(both, error, settings.skip_on_invalid_records), report, error)

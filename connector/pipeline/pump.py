@@ -38,6 +38,7 @@ class Pump:
         self._seen = seen       # on_removed: told the user of each row the gate does not see
         self.reading = False    # inside the source: a row taken there is not counted yet
         self.exhausted = False  # the rows ran out before the limit: the whole input was read
+        self._keyed = plan.settings.sync_log is not None    # rows carry their user key for the sync log
 
     def run(self, rows: Rows) -> None:
         """Pump every row (up to the limit), unless delivery aborts the job first."""
@@ -54,6 +55,7 @@ class Pump:
         submit: Callable[[UserKey, str, Entry], None] = delivery.submit
         if self._seen is not None:
             submit = self._seeing(submit)
+        keyed = self._keyed
         taken = 0
         while True:     # ends at the end of the rows (or the limit)
             self.reading = True
@@ -67,7 +69,8 @@ class Pump:
             read()
             taken += 1
             if encode is not None and type(record) is list and (hit := encode(record)) is not None:
-                submit(hit[0], array, Entry(n, record, hit[1], decode))
+                entry = Entry(n, record, hit[1], decode, hit[0]) if keyed else Entry(n, record, hit[1], decode)
+                submit(hit[0], array, entry)
             else:
                 one(n, record if decode is None or type(record) is not list else decode(record))
             if delivery.error is not None:
@@ -109,7 +112,7 @@ class Pump:
                 if gate is None:
                     if self._seen is not None:
                         self._seen(item.key)
-                    self._delivery.submit(item.key, item.array, Entry(n, values, item.body))
+                    self._delivery.submit(item.key, item.array, Entry(n, values, item.body, None, item.key))
                 else:
                     gate.add(n, values, item, key)
 

@@ -35,6 +35,7 @@ class WorkerSpec:
     dry_run: bool
     log_format: str
     known_notes: tuple[str, ...]  # header warnings the parent already printed
+    run_id: str | None = None     # the parent's run: the sync log's rows carry it
 
 
 class _Watch:
@@ -103,7 +104,8 @@ def worker_main(spec: WorkerSpec, board: Board, conn: Any) -> None:
             except ConnectorError as exc:
                 result = failed_before_start(exc, ledger)
             else:
-                result = run_export(plan, source, ledger, ExportOptions(dry_run=spec.dry_run, on_delivery=watch.bind))
+                result = run_export(plan, source, ledger, ExportOptions(dry_run=spec.dry_run, on_delivery=watch.bind,
+                                                                        run_id=spec.run_id))
     watch.finish()
     stopped = result.error is watch.stop_error
     if result.error is not None and not stopped:

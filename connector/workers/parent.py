@@ -24,7 +24,7 @@ from connector.errors import ConfigError, ConnectorError, JobError, UsageError
 from connector.modes import ModeCard
 from connector.outcomes.ledger import COUNTS, Counts
 from connector.outcomes.rejects import merge_rejects, reject_parts
-from connector.outcomes.report import build_report, exit_code
+from connector.outcomes.report import build_report, exit_code, new_run_id, ratio_error
 from connector.pipeline import JobResult, Plan, failed_before_start, prepare
 from connector.pipeline.endpoint import braze_endpoint
 from connector.progress import Progress
@@ -39,11 +39,13 @@ STOP_GRACE_S = 30.0     # after a stop, beyond one request timeout, before worke
 
 
 def worker_settings(settings: Settings, base_url: str, key: str, card: ModeCard) -> Settings:
-    """One worker's settings: the resolved endpoint and key, rates and concurrency divided by N."""
+    """One worker's settings: the resolved endpoint and key, rates and concurrency divided by N; the
+    ratio limits and the notice are the parent's, over the whole run."""
     n = settings.workers
     per_hour = settings.requests_per_hour
     return replace(
         settings, endpoint=base_url, api_key=Secret(key), workers=1,
+        notify=None, max_rejected_ratio=None, max_failed_ratio=None,
         requests_per_second=(settings.requests_per_second or card.default_rate) / n,
         requests_per_hour=None if per_hour is None else max(1, per_hour // n),
         concurrency=settings.concurrency if settings.concurrency == "auto" else max(1, int(settings.concurrency) // n),
@@ -68,14 +70,17 @@ def _prepare(settings: Settings) -> Plan:
         return prepare(settings, source.columns)
 
 
-def run_parallel(settings: Settings, *, dry_run: bool = False, json_logs: bool = False) -> JobResult:
-    """The export with `settings.workers` processes; every row read ends in exactly one outcome."""
+def run_parallel(settings: Settings, *, dry_run: bool = False, json_logs: bool = False,
+                 run_id: str | None = None) -> JobResult:
+    """The export with `settings.workers` processes; every row read ends in exactly one outcome.
+    The workers write their rows to the sync log under the one `run_id`."""
     started = time.monotonic()
     n = settings.workers
+    run_id = run_id or new_run_id()
     try:
         plan = _prepare(settings)
     except ConnectorError as exc:
-        return failed_before_start(exc)
+        return failed_before_start(exc, run_id=run_id)
     parts = reject_parts(settings.reject_file, n)
     for part in parts:
         if os.path.exists(part):
@@ -87,7 +92,7 @@ def run_parallel(settings: Settings, *, dry_run: bool = False, json_logs: bool =
         procs, conns = [], []
         for k in range(n):
             reader, writer = context.Pipe(duplex=False)
-            spec = WorkerSpec(k, shared, parts[k], dry_run, "json" if json_logs else "text", plan.notes)
+            spec = WorkerSpec(k, shared, parts[k], dry_run, "json" if json_logs else "text", plan.notes, run_id)
             proc = context.Process(target=worker_main, args=(spec, board, writer), name=f"worker-{k}",
                                    daemon=True)   # never outlives the parent
             proc.start()
@@ -96,7 +101,7 @@ def run_parallel(settings: Settings, *, dry_run: bool = False, json_logs: bool =
             conns.append(reader)
         with Progress(BoardLedger(board), board.share, json_logs=json_logs):
             results = _collect(procs, conns, board, settings.timeout_millis / 1000 + STOP_GRACE_S)
-    return _merge(settings, board, results, parts, started, dry_run)
+    return _merge(settings, board, results, parts, started, dry_run, run_id)
 
 
 def _collect(procs: list[Any], conns: list[Any], board: Board, grace_s: float) -> dict[int, dict[str, Any]]:
@@ -129,7 +134,7 @@ def _collect(procs: list[Any], conns: list[Any], board: Board, grace_s: float) -
 
 
 def _merge(settings: Settings, board: Board, results: dict[int, dict[str, Any]], parts: list[str],
-           started: float, dry_run: bool) -> JobResult:
+           started: float, dry_run: bool, run_id: str) -> JobResult:
     totals = dict.fromkeys(COUNTS, 0)
     for k in range(settings.workers):
         if k in results:
@@ -142,12 +147,17 @@ def _merge(settings: Settings, board: Board, results: dict[int, dict[str, Any]],
             totals[name] += counts[name]
     total = Counts(**totals)
     error = _first_error(board.first.value, results, settings.workers)
+    error = error or ratio_error(total, settings.max_rejected_ratio, settings.max_failed_ratio)
     extra = _figures([results[k]["report"] for k in sorted(results)])
     if dry_run:
         extra["dry_run"] = True
+    logs = [results[k]["report"]["sync_log"] for k in results if "sync_log" in results[k]["report"]]
+    if logs:
+        extra["sync_log"] = {"table": logs[0]["table"], "rows_written": sum(part["rows_written"] for part in logs),
+                             **next(({"error": part["error"]} for part in logs if "error" in part), {})}
     report = build_report(total, aborted=error is not None, error=str(error) if error else None,
                           reject_file=merge_rejects(parts, settings.reject_file),
-                          elapsed_seconds=time.monotonic() - started, extra=extra)
+                          elapsed_seconds=time.monotonic() - started, extra=extra, run_id=run_id)
     return JobResult(exit_code(total, error, settings.skip_on_invalid_records), report, error)
 
 

@@ -13,13 +13,19 @@ from connector.config import load_config, load_schema
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yml"))
 DOC_KEY = re.compile(r"^\| `([a-z_.]+)` \|", re.MULTILINE)
+NESTED = ("input", "sync_log", "notify")     # the sections whose keys are documented one by one
+
+
+def all_properties() -> dict:
+    schema = load_schema()
+    properties = dict(schema["properties"])
+    for section in NESTED:
+        properties.update({f"{section}.{k}": v for k, v in schema["properties"][section]["properties"].items()})
+    return properties
 
 
 def schema_keys() -> set[str]:
-    schema = load_schema()
-    keys = set(schema["properties"])
-    keys |= {f"input.{name}" for name in schema["properties"]["input"]["properties"]}
-    return keys
+    return set(all_properties())
 
 
 def test_schema_is_valid_draft_2020_12() -> None:
@@ -39,14 +45,13 @@ def test_schema_is_loaded_from_the_package_resource() -> None:
 
 def test_every_property_is_renderable() -> None:
     schema = load_schema()
-    properties = dict(schema["properties"])
-    properties.update({f"input.{k}": v for k, v in schema["properties"]["input"]["properties"].items()})
-    for name, prop in properties.items():
+    for name, prop in all_properties().items():
         assert prop.get("title") and prop.get("description"), name
         assert "type" in prop, name
         assert isinstance(prop.get("order"), int), name
     assert schema["additionalProperties"] is False
-    assert schema["properties"]["input"]["additionalProperties"] is False
+    for section in NESTED:
+        assert schema["properties"][section]["additionalProperties"] is False
     assert sorted(schema["required"]) == ["endpoint", "mode"]
 
 
@@ -74,9 +79,7 @@ def test_docs_cover_every_schema_key_and_nothing_else() -> None:
 def test_docs_state_each_default() -> None:
     text = (ROOT / "docs" / "config.md").read_text(encoding="utf-8")
     rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| `([a-z_.]+)` \|.*$", text, re.MULTILINE)}
-    schema = load_schema()
-    props = {**schema["properties"], **{f"input.{k}": v for k, v in schema["properties"]["input"]["properties"].items()}}
-    for name, prop in props.items():
+    for name, prop in all_properties().items():
         if "default" in prop and prop["default"] != []:
             assert f"`{str(prop['default']).lower()}`" in rows[name], name
 

@@ -47,6 +47,11 @@ CASES = {
                      "mapping.columns: more than one column is sent as external_id"),
     "workers_rule": ({"endpoint": "sandbox", **ATTRS, "workers": 2, "state_file": "st.db"},
                      "workers: must be 1 with a state_file"),
+    "sync_log_rule": ({"endpoint": "sandbox", **ATTRS, "sync_log": {"url": "sqlite:///log.db", "table": "my log"}},
+                      "sync_log.table: must be a table name of letters, digits and _"),
+    "notify_rule": ({"endpoint": "sandbox", **ATTRS,
+                     "notify": {"url": "http://hooks.example.com/x", "secret": "0123456789abcdef"}},
+                    "notify.url: must use https (plain http is only allowed for loopback hosts)"),
 }
 
 
@@ -85,3 +90,4 @@ def test_check_run_preview_and_the_api_refuse_alike(tmp_path: Path, rule: str):
         export([{"external_id": "u1"}], config)
     assert f"braze-export: error: {caught.value}" == errors["check"]
     assert not (tmp_path / "st.db").exists() and not (tmp_path / "braze-sandbox.sqlite").exists()
+    assert not (tmp_path / "log.db").exists()

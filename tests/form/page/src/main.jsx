@@ -73,6 +73,15 @@ function toConfig(schema, data) {
   return out;
 }
 
+// Whether an error's property (".notify.url", ".notify") lies in an optional top-level object with nothing set.
+function leftEmpty(schema, data, property) {
+  const top = (property || '').replace(/^\./, '').split(/[.[]/)[0];
+  const prop = schema.properties?.[top];
+  if (!isObjectSchema(prop) || (schema.required || []).includes(top)) return false;
+  const value = isMapping(data) ? data[top] : undefined;
+  return value === undefined || (isMapping(value) && Object.keys(toConfig(prop, value)).length === 0);
+}
+
 // The uiSchema for the data as it stands: the hints, plus the branch fields hidden now and secrets as passwords.
 function uiFor(schema, hints, data, root = schema) {
   const ui = { ...hints };
@@ -214,6 +223,9 @@ function App({ schema, hints }) {
       onSubmit={submit}
       onError={(errors) => { window.submittedConfig = null; window.formErrors = errors.map((e) => e.stack); }}
       showErrorList="top"
+      // An optional object (notify) the user left empty is not part of the config (toConfig drops it),
+      // so the fields it would require are not asked for.
+      transformErrors={(errors) => errors.filter((e) => !leftEmpty(schema, formData, e.property))}
       noHtml5Validate
     />
   );
