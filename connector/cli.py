@@ -11,7 +11,7 @@ import sys
 from typing import Any, Sequence
 
 from connector.version import __version__
-from connector.errors import ConnectorError, UsageError
+from connector.errors import ConnectorError, UsageError, exhausted
 
 log = logging.getLogger("braze_export")
 
@@ -129,6 +129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("interrupted")
         return 1
     except BrokenPipeError:
+        return 1
+    except (MemoryError, RecursionError) as exc:    # run reports its own; this is for the other commands
+        log.error("%s", exhausted(exc, f"running braze-export {args.command}"))
         return 1
 
 

@@ -7,7 +7,7 @@ import itertools
 from typing import Any, Iterable, Iterator, Mapping
 
 from connector.delivery import Delivery
-from connector.errors import InvalidRow, RowAborted
+from connector.errors import InvalidRow, RowAborted, exhausted
 from connector.outcomes import Outcomes, refused
 from connector.outcomes.ledger import Ledger
 from connector.pipeline.plan import Plan
@@ -47,20 +47,27 @@ class Pump:
         if self._limit is not None:
             records = itertools.islice(records, self._limit)
         read, one, delivery = self._ledger.read, self._one, self._delivery
-        submit = delivery.submit
+        submit, n = delivery.submit, 0
         while True:     # ends at the end of the rows (or the limit)
             self.reading = True
             try:
                 n, record = next(records)
             except StopIteration:
                 return
+            except (MemoryError, RecursionError) as exc:    # the row was not read: nothing to settle
+                raise exhausted(exc, f"reading the input after row {n}") from None
             finally:
                 self.reading = False
             read()
-            if encode is not None and type(record) is list and (hit := encode(record)) is not None:
-                submit(hit[0], array, Entry(n, record, hit[1], decode))
-            else:
-                one(n, record if decode is None or type(record) is not list else decode(record))
+            try:
+                if encode is not None and type(record) is list and (hit := encode(record)) is not None:
+                    submit(hit[0], array, Entry(n, record, hit[1], decode))
+                else:
+                    one(n, record if decode is None or type(record) is not list else decode(record))
+            except (MemoryError, RecursionError) as exc:
+                error = exhausted(exc, f"making the object of row {n}")
+                self._outcomes.settled(refused("failed", [Entry(n, None)], f"not sent: {error}"))
+                raise error from None
             if delivery.error is not None:
                 return
 
