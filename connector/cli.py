@@ -10,6 +10,7 @@ import signal
 import sys
 from typing import Any, Sequence
 
+from connector.memory import lean
 from connector.version import __version__
 from connector.errors import ConnectorError, UsageError, exhausted
 
@@ -119,6 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from connector.logs import setup_logging
 
     setup_logging(args.log_format)
+    lean()
     signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.func(args)

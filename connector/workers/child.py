@@ -17,6 +17,7 @@ from connector.config import Settings
 from connector.delivery import Delivery
 from connector.errors import ConnectorError, JobError, exhausted
 from connector.logs import setup_logging
+from connector.memory import lean
 from connector.modes import card_for
 from connector.outcomes.ledger import Ledger
 from connector.pipeline import ExportOptions, JobResult, failed_before_start, prepare, run_export
@@ -83,6 +84,7 @@ def worker_main(spec: WorkerSpec, board: Board, conn: Any) -> None:
     """The worker process: run the job on this partition and send back its outcome. Started with
     SIGINT and SIGTERM blocked (parent.py): the handlers are set before they are let in."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)        # the parent decides; it stops the board
+    lean()
     with Guard() as guard:          # SIGTERM to this worker alone: the documented stop, as in run
         signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
         setup_logging(spec.log_format)
