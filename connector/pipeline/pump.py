@@ -65,9 +65,8 @@ class Pump:
                 else:
                     one(n, record if decode is None or type(record) is not list else decode(record))
             except (MemoryError, RecursionError) as exc:
-                error = exhausted(exc, f"making the object of row {n}")
-                self._outcomes.settled(refused("failed", [Entry(n, None)], f"not sent: {error}"))
-                raise error from None
+                # the row may have been settled or not: the caller gives it an outcome if it has none
+                raise exhausted(exc, f"making the object of row {n}") from None
             if delivery.error is not None:
                 return
 
