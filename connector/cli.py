@@ -6,11 +6,11 @@ import argparse
 import json
 import logging
 import os
-import signal
 import sys
 from typing import Any, Sequence
 
 from connector.memory import lean
+from connector.workers.guard import hold_signals, ignore_signals, release_signals, restore_signals
 from connector.version import __version__
 from connector.errors import ConnectorError, UsageError, exhausted
 
@@ -115,14 +115,28 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command; `argv` None: the process's own (sys.argv), which ends when this returns, so a
+    late signal is ignored rather than let kill it while Python finalises (with its default effect)."""
+    previous = hold_signals()     # (again, for the console script): until the command sets its own handling
+    try:
+        return _main(argv)
+    finally:
+        if argv is None:
+            ignore_signals()
+        else:
+            restore_signals(previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     from connector.logs import setup_logging
 
     setup_logging(args.log_format)
     lean()
-    signal.signal(signal.SIGTERM, _terminate)
     try:
+        if args.func is not cmd_run:    # run guards its job itself (connector/workers/guard.py)
+            release_signals(_terminate)
         return args.func(args)
     except ConnectorError as exc:
         log.error("%s", exc)

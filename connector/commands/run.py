@@ -60,6 +60,7 @@ def run_command(load: Callable[[], Settings], *, report_path: str | None, dry_ru
                 json_logs: bool, restart: bool = False) -> int:
     with Guard() as guard:
         try:
+            guard.check()
             settings = load()
             check_outputs(settings, report_path, dry_run=dry_run)
         except ConnectorError as exc:
@@ -70,10 +71,11 @@ def run_command(load: Callable[[], Settings], *, report_path: str | None, dry_ru
             return finish(failed_before_start(exhausted(exc, "reading the config")), report_path)
         ledger = Ledger()
         try:
+            guard.check()
             if settings.workers > 1:
                 from connector.workers import run_parallel
 
-                result = run_parallel(settings, dry_run=dry_run, json_logs=json_logs)
+                result = run_parallel(settings, dry_run=dry_run, json_logs=json_logs, guard=guard)
             else:
                 result = _run_one(settings, ledger, guard, dry_run, json_logs, restart)
         except KeyboardInterrupt:       # before the job's delivery existed: nothing was sent

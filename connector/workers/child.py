@@ -85,11 +85,11 @@ def worker_main(spec: WorkerSpec, board: Board, conn: Any) -> None:
     SIGINT and SIGTERM blocked (parent.py): the handlers are set before they are let in."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)        # the parent decides; it stops the board
     lean()
+    setup_logging(spec.log_format)
+    watch = _Watch(spec.index, board, Ledger())
     with Guard() as guard:          # SIGTERM to this worker alone: the documented stop, as in run
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
-        setup_logging(spec.log_format)
-        watch = _Watch(spec.index, board, Ledger())
         try:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)     # a SIGTERM held meanwhile comes now
             result = _job(spec, board, guard, watch)
         except KeyboardInterrupt:       # before the job's delivery existed: nothing was sent
             result = failed_before_start(JobError("interrupted"), watch.ledger)

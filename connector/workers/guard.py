@@ -15,12 +15,56 @@ from __future__ import annotations
 import signal
 import threading
 from types import TracebackType
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from connector.errors import JobError, exhausted
-from connector.pipeline import JobResult
+
+if TYPE_CHECKING:
+    from connector.pipeline import JobResult
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_HELD: list[int] = []       # signals that came before the command set its own handling (process-wide, as signals are)
+
+
+def hold_signals() -> dict[int, Any]:
+    """From the command's first line: SIGINT / SIGTERM are noted, not acted on, until the command
+    sets its own handling (a Guard, or `release_signals`); ignored ones stay ignored. Returns the
+    handlers it replaced, for `restore_signals`."""
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in SIGNALS:
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                previous[sig] = signal.signal(sig, _hold)
+    return previous
+
+
+def ignore_signals() -> None:
+    """The command is over and the process about to end: SIGINT / SIGTERM no longer matter."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+
+
+def restore_signals(previous: dict[int, Any]) -> None:
+    """The handlers `hold_signals` replaced, back (for a command run in-process)."""
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+
+
+def _hold(signum: int, frame: object) -> None:
+    _HELD.append(signum)
+
+
+def release_signals(on_term: Callable[[int, Any], None]) -> None:
+    """For a command without a job: Ctrl-C raises KeyboardInterrupt, SIGTERM calls `on_term`, and a
+    signal held so far raises KeyboardInterrupt now."""
+    if threading.current_thread() is threading.main_thread():
+        for sig, handler in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, on_term)):
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                signal.signal(sig, handler)
+    if _HELD:
+        _HELD.clear()
+        raise KeyboardInterrupt
 
 
 class Guard:
@@ -41,7 +85,18 @@ class Guard:
                 if signal.getsignal(sig) is not signal.SIG_IGN:     # ignored (nohup, a worker's SIGINT) stays so
                     self._previous[sig] = signal.signal(sig, self._signal)
         self._hook, threading.excepthook = threading.excepthook, self._thread_died
+        if _HELD:                   # came while the command was starting
+            _HELD.clear()
+            self.signalled = True
         return self
+
+    def check(self) -> None:
+        """KeyboardInterrupt if a signal came before the job's delivery existed (held ones included)."""
+        if self.signalled and self._delivery is None and not self._settled:
+            if self._on_signal is not None:
+                self._on_signal()
+            else:
+                raise KeyboardInterrupt
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -89,7 +144,7 @@ class Guard:
 SETTLED = ("rows_delivered", "rows_skipped", "rows_rejected", "rows_failed")
 
 
-def accounted(result: JobResult, failure: JobError | None) -> JobResult:
+def accounted(result: "JobResult", failure: JobError | None) -> "JobResult":
     """`result` with every row read given an outcome: rows a dying thread held are counted failed,
     and the thread's failure is the job's error when it had none."""
     report = dict(result.report)
@@ -100,4 +155,6 @@ def accounted(result: JobResult, failure: JobError | None) -> JobResult:
     report["rows_failed"] += max(lost, 0)
     report["status"] = "failed"
     report["error"] = str(error)
+    from connector.pipeline import JobResult
+
     return JobResult(result.exit_code if result.error is not None else error.exit_code, report, error)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import multiprocessing.connection
+from multiprocessing import resource_tracker
 import os
 import signal
 import stat
@@ -64,8 +65,11 @@ def _prepare(settings: Settings) -> Plan:
         return prepare(settings, source.columns)
 
 
-def run_parallel(settings: Settings, *, dry_run: bool = False, json_logs: bool = False) -> JobResult:
-    """The export with `settings.workers` processes; every row read ends in exactly one outcome."""
+def run_parallel(settings: Settings, *, dry_run: bool = False, json_logs: bool = False,
+                 guard: Guard | None = None) -> JobResult:
+    """The export with `settings.workers` processes; every row read ends in exactly one outcome.
+    `guard`: the caller's (run's), bound to the board once the first worker is about to start;
+    without one, a guard of its own."""
     started = time.monotonic()
     n = settings.workers
     try:
@@ -78,7 +82,11 @@ def run_parallel(settings: Settings, *, dry_run: bool = False, json_logs: bool =
             os.remove(part)
     context = multiprocessing.get_context("spawn")
     try:
-        return _run(settings, plan, context, Board.create(context, n), parts, started, dry_run, json_logs)
+        board = Board.create(context, n)
+        if guard is not None:
+            return _run(settings, plan, context, board, parts, started, dry_run, json_logs, guard)
+        with Guard() as own:
+            return _run(settings, plan, context, board, parts, started, dry_run, json_logs, own)
     finally:
         _stop_resource_tracker()
 
@@ -87,8 +95,6 @@ def _stop_resource_tracker() -> None:
     """Spawning starts multiprocessing's resource tracker, a child process of ours that would
     otherwise outlive the command unreaped (a zombie where PID 1 does not reap). The board holds
     no semaphore, so nothing needs it once the workers are joined: it is ended and reaped here."""
-    from multiprocessing import resource_tracker
-
     stop = getattr(resource_tracker._resource_tracker, "_stop", None)
     if stop is not None:
         try:
@@ -98,32 +104,42 @@ def _stop_resource_tracker() -> None:
 
 
 def _run(settings: Settings, plan: Plan, context: Any, board: Board, parts: list[str], started: float,
-         dry_run: bool, json_logs: bool) -> JobResult:
+         dry_run: bool, json_logs: bool, guard: Guard) -> JobResult:
     with braze_endpoint(settings) as (base_url, key):
         shared = worker_settings(settings, base_url, key, plan.card)
         procs: list[Any] = []
         conns: list[Any] = []
         results: dict[int, dict[str, Any]] = {}
         failed_start: JobError | None = None
-        # From the first start to the last join, a signal stops the workers through the board;
-        # nothing raises in between, so no worker is left unjoined and no message half read.
-        with Guard(on_signal=lambda: board.trigger(PARENT)) as guard:
-            try:
-                for k in range(settings.workers):
-                    spec = WorkerSpec(k, shared, parts[k], dry_run, "json" if json_logs else "text", plan.notes)
-                    try:
-                        _start(context, spec, board, procs, conns)
-                    except (OSError, MemoryError) as exc:   # fork refused (ENOMEM, EAGAIN): stop the others
-                        failed_start = JobError(f"worker {k} could not be started ({_reason(exc)})")
-                        board.trigger(PARENT)
-                        break
-                with Progress(BoardLedger(board), board.share, json_logs=json_logs):
-                    results = _collect(procs, conns, board, settings.timeout_millis / 1000 + STOP_GRACE_S)
-            finally:
-                _reap(procs)
-            guard.settle()
+        # From the first start on, a signal (or a dying thread) stops the workers through the board;
+        # nothing raises, so no worker is left unjoined and no message half read.
+        guard.bind(_BoardStop(board))
+        try:
+            resource_tracker.ensure_running()   # now: starting it later would unblock the signals in _start
+            for k in range(settings.workers):
+                spec = WorkerSpec(k, shared, parts[k], dry_run, "json" if json_logs else "text", plan.notes)
+                try:
+                    _start(context, spec, board, procs, conns)
+                except (OSError, MemoryError) as exc:   # fork refused (ENOMEM, EAGAIN): stop the others
+                    failed_start = JobError(f"worker {k} could not be started ({_reason(exc)})")
+                    board.trigger(PARENT)
+                    break
+            with Progress(BoardLedger(board), board.share, json_logs=json_logs):
+                results = _collect(procs, conns, board, settings.timeout_millis / 1000 + STOP_GRACE_S)
+        finally:
+            _reap(procs)
     result = _merge(settings, board, results, parts, started, dry_run, failed_start)
     return accounted(result, guard.failure)
+
+
+class _BoardStop:
+    """What a guard stops once the workers start: all of them, through the board."""
+
+    def __init__(self, board: Board) -> None:
+        self._board = board
+
+    def abort(self, error: JobError) -> None:
+        self._board.trigger(PARENT)
 
 
 def _start(context: Any, spec: WorkerSpec, board: Board, procs: list[Any], conns: list[Any]) -> None:

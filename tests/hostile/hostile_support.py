@@ -87,21 +87,40 @@ class Cli:
                 into.append(line)
                 self._lines.notify_all()
 
+    def running(self) -> bool:
+        """Whether the CLI has not exited yet (it is not reaped here: wait() reaps it, with its usage)."""
+        return os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None
+
+    def wait_until_handling(self, sig: int, timeout_s: float = 60) -> None:
+        """Wait until the CLI has a handler of its own for `sig` (its first line of Python has run):
+        /proc's SigCgt, the mask of caught signals. Before that, a signal has the interpreter's effect."""
+        deadline = time.monotonic() + timeout_s
+        while self.running():       # ends: the handler is set, the CLI exits, or the deadline
+            try:
+                caught = next(line for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines()
+                              if line.startswith("SigCgt:"))
+            except (OSError, StopIteration):
+                return
+            if int(caught.split()[1], 16) & (1 << (sig - 1)):
+                return
+            assert time.monotonic() < deadline, "the CLI never set its signal handlers"
+            time.sleep(0.002)
+
     def stderr_has(self, words: str, timeout_s: float = 60) -> bool:
         """Wait until a stderr line holds `words` (True), or the process ended without one (False)."""
         deadline = time.monotonic() + timeout_s
         with self._lines:
             while not any(words.encode() in line for line in self._err):
-                if self.proc.poll() is not None or time.monotonic() > deadline:
+                if not self.running() or time.monotonic() > deadline:
                     return any(words.encode() in line for line in self._err)
                 self._lines.wait(0.05)
         return True
 
     def signal(self, sig: int, group: bool = False) -> None:
         """Send `sig` to the CLI (or its whole process group, as a terminal's Ctrl-C does), if it still runs."""
-        if self.proc.poll() is None:
+        if self.running():
             try:
-                os.killpg(self.proc.pid, sig) if group else self.proc.send_signal(sig)
+                os.killpg(self.proc.pid, sig) if group else os.kill(self.proc.pid, sig)
             except ProcessLookupError:
                 pass
 
@@ -141,5 +160,5 @@ def session_members(session: int) -> list[tuple[int, str]]:
             continue
         fields = stat[stat.rindex(")") + 2:].split()     # state, ppid, pgrp, session, ...
         if int(fields[3]) == session:
-            found.append((int(name), fields[0]))
+            found.append((int(name), f"{fields[0]} {stat[stat.index('('):stat.rindex(')') + 1]} ppid {fields[1]}"))
     return found
