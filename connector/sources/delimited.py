@@ -6,10 +6,10 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator, Mapping
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from connector.errors import HeaderError, InputError, InvalidRow
-from connector.sources.bounds import DEFAULT_MAX_RECORD_BYTES, Lines, TooLarge
+from connector.sources.bounds import DEFAULT_MAX_RECORD_BYTES, Lines, too_large
 from connector.sources.convert import CONVERTERS, CellError, Converter
 from connector.sources.files import ClosingSource, open_binary, share_read, text_encoding
 from connector.sources.partition import Partition
@@ -27,8 +27,9 @@ class DelimitedSource(ClosingSource):
         self._lines = Lines(self._text, max_record_bytes, '"' if quoting else None)
         if csv.field_size_limit() <= max_record_bytes:   # a cell is never longer than its record
             csv.field_size_limit(max_record_bytes + 1)
+        lines = cast(Iterator[str], iter(self._lines))   # a None in it (a record too large) is a csv.Error
         self._reader = csv.reader(
-            self._lines, delimiter=delimiter, strict=quoting,
+            lines, delimiter=delimiter, strict=quoting,
             quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE,
         )
         try:
@@ -46,12 +47,12 @@ class DelimitedSource(ClosingSource):
             except StopIteration:
                 return None
             except csv.Error as exc:
+                if self._lines.over:
+                    raise InputError(f"the header line is larger than max_record_bytes ({self._lines.limit} bytes)") from None
                 raise InputError(f"the header line is not valid CSV ({exc})") from None
-            except TooLarge:
-                raise InputError(f"the header line is larger than max_record_bytes ({self._lines.limit} bytes)") from None
             except UnicodeDecodeError:
                 raise InputError("the input cannot be decoded with the configured encoding") from None
-            self._lines.done()
+            self._lines.used = 0
             if cells:
                 return cells
         raise InputError("the input has no header line in its first million lines")
@@ -89,23 +90,22 @@ class DelimitedSource(ClosingSource):
                 return
             except csv.Error as exc:
                 number += 1
-                lines.done()
+                if lines.over:      # a record over max_record_bytes (bounds.py): on to the next one
+                    if owns is None or owns(number, ()):
+                        yield number, InvalidRow(None, too_large(lines.limit))
+                    self._skip(number)
+                    continue
+                lines.used = 0
                 if owns is not None and not owns(number, ()):
                     continue
                 yield number, InvalidRow(None, f"not valid CSV ({exc})")
-                continue
-            except TooLarge as exc:
-                number += 1
-                if owns is None or owns(number, ()):
-                    yield number, InvalidRow(None, str(exc))
-                self._skip(number)
                 continue
             except UnicodeDecodeError:
                 message = f"row {number + 1}: the input cannot be decoded with the configured encoding"
                 raise InputError(message) from None
             except OSError as exc:
                 raise InputError(f"reading the input failed after row {number} ({exc.strerror})") from None
-            lines.done()
+            lines.used = 0          # the next record's budget starts
             if not cells:
                 continue
             number += 1

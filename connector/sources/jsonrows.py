@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from connector.errors import InputError, InvalidRow
-from connector.sources.bounds import (DEFAULT_MAX_RECORD_BYTES, RECORD_DEPTH, RESYNC_CHARS, Lines, TooLarge, nested_too_deep,
+from connector.sources.bounds import (DEFAULT_MAX_RECORD_BYTES, RECORD_DEPTH, RESYNC_CHARS, Lines, nested_too_deep,
                                       too_deep, too_large, utf8_size)
 from connector.sources.files import ClosingSource, open_binary, share_read, text_encoding
 from connector.sources.partition import Partition
@@ -68,18 +68,14 @@ class JsonLinesSource(_TextSource):
         owns = self._partition.owns_row if self._partition is not None else None
         lines = Lines(self._text, self._max)
         try:
-            while True:     # ends at the end of the input: each pass reads a line
-                try:
-                    line = next(lines)
-                except StopIteration:
-                    return
-                except TooLarge as exc:
+            for line in lines:
+                if line is None:        # over max_record_bytes: on to the next line
                     number += 1
                     if owns is None or owns(number, None):
-                        yield number, InvalidRow(None, str(exc))
+                        yield number, InvalidRow(None, too_large(self._max))
                     lines.skip(number)
                     continue
-                lines.done()
+                lines.used = 0
                 text = line.rstrip()
                 if not text:
                     continue
