@@ -78,7 +78,10 @@ def _settings(args: argparse.Namespace, extra: dict[str, Any] | None = None):
     overrides: dict[str, Any] = dict(extra or {})
     if args.input:
         overrides["input"] = {"path": args.input}
-    return load_config(args.config, settings_json=args.settings, overrides=overrides)
+    try:
+        return load_config(args.config, settings_json=args.settings, overrides=overrides)
+    except (MemoryError, RecursionError) as exc:     # a config nested thousands of levels deep
+        raise exhausted(exc, "reading the config") from None
 
 
 def cmd_spec(args: argparse.Namespace) -> int:

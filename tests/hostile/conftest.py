@@ -3,7 +3,7 @@
 import pytest
 
 from connector.sandbox import Sandbox
-from hostile_support import API_KEY
+from support.cli_process import API_KEY
 
 
 @pytest.fixture

@@ -6,11 +6,12 @@ documented exit code and the report, with memory bounded; with skipping on, the 
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from hostile_support import Outcome, run, write_config
+from support.cli_process import Outcome, run, write_config
 
 ATTRS = {"mode": "user_track", "track_record_type": "user_profile_attributes"}
 DEEP = '{"external_id": "u1", "a": ' + "[" * 5000 + "]" * 5000 + "}"
@@ -146,3 +147,14 @@ def test_a_config_nested_thousands_of_levels_deep_is_one_line(tmp_path, sandbox)
     assert outcome.code == 1
     assert outcome.errors == ["braze-export: error: Python's stack ran out while reading the config "
                               "(a structure nested too deeply)"]
+
+
+@pytest.mark.parametrize("command", ["check", "preview"])
+def test_the_other_commands_say_what_ran_out_in_one_line_too(tmp_path, command):
+    (tmp_path / "config.yml").write_text("endpoint: sandbox\nmode: user_track\n"
+                                         "track_record_type: user_profile_attributes\nx: " + "[" * 5000 + "]" * 5000 + "\n")
+    proc = subprocess.run([sys.executable, "-m", "connector", command, "--config", "config.yml"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines() == ["braze-export: error: Python's stack ran out while reading the config "
+                                        "(a structure nested too deeply)"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import signal
 import time
 
-from hostile_support import Cli, run, write_config
+from support.cli_process import Cli, run, write_config
 
 ATTRS = {"mode": "user_track", "track_record_type": "user_profile_attributes"}
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from hostile_support import Cli, Outcome, run, write_config
+from support.cli_process import Cli, Outcome, run, write_config
 
 ROWS = 1500
 SEED = int(os.environ.get("HOSTILE_SEED", "12"))

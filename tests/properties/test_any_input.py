@@ -14,7 +14,7 @@ from pathlib import Path
 
 from hypothesis import given, settings
 
-from hostile.hostile_support import Cli
+from support.cli_process import Cli
 from property_support import PROCESS_EXAMPLES, PROFILE, Case, Ran, cases, check, outputs, run_in_process
 
 

@@ -1,5 +1,9 @@
 """The real CLI in a subprocess under a container's limits: RLIMIT_AS (1 GiB), its own session (so
-that every process of the job can be found after it returns), its peak memory from wait4."""
+that every process of the job can be found after it returns), its peak memory.
+
+The peak comes from /proc's VmHWM and VmPeak of the CLI's own memory, sampled while it runs: wait4's
+ru_maxrss will not do, since Linux carries the forking process's peak (this test process's) over
+exec into it."""
 
 from __future__ import annotations
 
@@ -28,7 +32,8 @@ class Outcome:
     stdout: str
     stderr: str
     report: dict[str, Any] | None
-    max_rss_mb: float           # the CLI process's peak resident memory
+    max_rss_mb: float           # the CLI process's peak resident memory (VmHWM)
+    vm_peak_mb: float           # ... and its peak address space (VmPeak), which RLIMIT_AS bounds
     leftovers: list[tuple[int, str]] = field(default_factory=list)   # (pid, state) of its session after it returned
 
     @property
@@ -76,8 +81,10 @@ class Cli:
         self._out: list[bytes] = []
         self._err: list[bytes] = []
         self._lines = threading.Condition()
+        self._peaks = {"VmHWM": 0, "VmPeak": 0}       # kB
         self._readers = [threading.Thread(target=self._read, args=(self.proc.stdout, self._out), daemon=True),
-                         threading.Thread(target=self._read, args=(self.proc.stderr, self._err), daemon=True)]
+                         threading.Thread(target=self._read, args=(self.proc.stderr, self._err), daemon=True),
+                         threading.Thread(target=self._sample, daemon=True)]
         for reader in self._readers:
             reader.start()
 
@@ -87,8 +94,22 @@ class Cli:
                 into.append(line)
                 self._lines.notify_all()
 
+    def _sample(self) -> None:
+        """The CLI's peaks, read every few milliseconds until its memory is gone (it exited)."""
+        status = Path(f"/proc/{self.proc.pid}/status")
+        while True:     # ends when the process has exited (its status has no memory figures)
+            try:
+                fields = dict(line.split(":", 1) for line in status.read_text().splitlines())
+            except (OSError, ValueError):
+                return
+            if "VmHWM" not in fields:
+                return
+            for name in self._peaks:
+                self._peaks[name] = max(self._peaks[name], int(fields[name].split()[0]))
+            time.sleep(0.003)
+
     def running(self) -> bool:
-        """Whether the CLI has not exited yet (it is not reaped here: wait() reaps it, with its usage)."""
+        """Whether the CLI has not exited yet (it is not reaped here: wait() reaps it)."""
         return os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None
 
     def wait_until_handling(self, sig: int, timeout_s: float = 60) -> None:
@@ -125,10 +146,10 @@ class Cli:
                 pass
 
     def wait(self, timeout_s: float = 120) -> Outcome:
-        """Reap the CLI (with its resource usage), then look for what is left of its session."""
+        """Reap the CLI, then look for what is left of its session."""
         deadline = time.monotonic() + timeout_s
         while True:     # ends: the process exits, or the deadline kills it
-            pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
+            pid, status, _ = os.wait4(self.proc.pid, os.WNOHANG)
             if pid:
                 break
             if time.monotonic() > deadline:
@@ -141,7 +162,8 @@ class Cli:
         left = session_members(self.proc.pid)
         report = json.loads(self._report.read_text()) if self._report.exists() else None
         return Outcome(self.proc.returncode, b"".join(self._out).decode(errors="replace"),
-                       b"".join(self._err).decode(errors="replace"), report, usage.ru_maxrss / 1024, left)
+                       b"".join(self._err).decode(errors="replace"), report, self._peaks["VmHWM"] / 1024,
+                       self._peaks["VmPeak"] / 1024, left)
 
 
 def run(folder: Path, *args: str, **kwargs: Any) -> Outcome:
