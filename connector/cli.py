@@ -6,12 +6,13 @@ import argparse
 import json
 import logging
 import os
-import signal
 import sys
 from typing import Any, Sequence
 
+from connector.memory import lean
+from connector.workers.guard import hold_signals, ignore_signals, release_signals, restore_signals
 from connector.version import __version__
-from connector.errors import ConnectorError, UsageError
+from connector.errors import ConnectorError, UsageError, exhausted
 
 log = logging.getLogger("braze_export")
 
@@ -90,7 +91,10 @@ def _settings(args: argparse.Namespace, extra: dict[str, Any] | None = None, off
     overrides: dict[str, Any] = dict(extra or {})
     if args.input:
         overrides["input"] = {"path": args.input}
-    return load_config(args.config, settings_json=layers or None, overrides=overrides, offline=offline)
+    try:
+        return load_config(args.config, settings_json=layers or None, overrides=overrides, offline=offline)
+    except (MemoryError, RecursionError) as exc:     # a config nested thousands of levels deep
+        raise exhausted(exc, "reading the config") from None
 
 
 def cmd_spec(args: argparse.Namespace) -> int:
@@ -130,13 +134,28 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command; `argv` None: the process's own (sys.argv), which ends when this returns, so a
+    late signal is ignored rather than let kill it while Python finalises (with its default effect)."""
+    previous = hold_signals()     # (again, for the console script): until the command sets its own handling
+    try:
+        return _main(argv)
+    finally:
+        if argv is None:
+            ignore_signals()
+        else:
+            restore_signals(previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     from connector.logs import setup_logging
 
     setup_logging(args.log_format)
-    signal.signal(signal.SIGTERM, _terminate)
+    lean()
     try:
+        if args.func is not cmd_run:    # run guards its job itself (connector/workers/guard.py)
+            release_signals(_terminate)
         return args.func(args)
     except ConnectorError as exc:
         log.error("%s", exc)
@@ -145,6 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("interrupted")
         return 1
     except BrokenPipeError:
+        return 1
+    except (MemoryError, RecursionError) as exc:    # run reports its own; this is for the other commands
+        log.error("%s", exhausted(exc, f"running braze-export {args.command}"))
         return 1
 
 

@@ -12,6 +12,9 @@
           ├── OutputError          a file the run writes could not be written (a full disk)
           └── StateBusy            another run holds the state file
 
+    MemoryError, RecursionError    Python's own: wherever they strike in a run, `exhausted` turns
+                                   them into a JobError saying what the job was doing.
+
     InvalidRow                     not raised to the user: a writer's or a source's verdict on
                                    one row (column, reason); the pipeline skips the row or turns
                                    it into RowAborted, as skip_on_invalid_records says.
@@ -86,6 +89,14 @@ class OutputError(JobError):
 
 class StateBusy(JobError):
     """Another run holds the state file (its lock)."""
+
+
+def exhausted(error: BaseException, doing: str) -> JobError:
+    """The JobError for a MemoryError or RecursionError that struck while `doing` (e.g. "reading the
+    input after row 41"): what ran out, what the job was doing, and what may help."""
+    if isinstance(error, RecursionError):
+        return JobError(f"Python's stack ran out while {doing} (a structure nested too deeply)")
+    return JobError(f"out of memory while {doing} (give the job more memory, or lower max_record_bytes)")
 
 
 class InvalidRow(Exception):

@@ -102,7 +102,7 @@ def _build(data: Mapping[str, Any], base_dir: str, origins: Mapping[str, str]) -
         pre_formatted_fields=tuple(dict.fromkeys(fields)),
         skip_on_invalid_records=values["skip_on_invalid_records"],
         input=_input_settings(values.get("input", {}), schema["properties"]["input"]["properties"], url,
-                              origins.get("input.path")),
+                              origins.get("input.path"), int(values["max_record_bytes"])),
         update_existing_only=values["update_existing_only"],
         null_values=values["null_values"],
         reject_file=values["reject_file"],
@@ -194,7 +194,7 @@ def _notify(raw: Any) -> NotifySettings | None:
 
 
 def _input_settings(raw: Mapping[str, Any], properties: Mapping[str, Any], url: Secret | None,
-                    shown_path: str | None) -> InputSettings:
+                    shown_path: str | None, max_record_bytes: int) -> InputSettings:
     values = {**_defaults(properties), **raw}
     path = values.get("path")
     fmt = values.get("format") or infer_format(path) or "csv"
@@ -212,6 +212,7 @@ def _input_settings(raw: Mapping[str, Any], properties: Mapping[str, Any], url: 
         query_timeout_seconds=int(values["query_timeout_seconds"]),
         fetch_size=int(values["fetch_size"]),
         shown_path=shown_path,
+        max_record_bytes=max_record_bytes,
     )
 
 

@@ -38,6 +38,7 @@ class InputSettings:
     query_timeout_seconds: int = 1800  # sql: the engine's statement timeout; 0 leaves the engine's own
     fetch_size: int = 10000  # sql: rows per fetch; parquet: rows per record batch
     shown_path: str | None = None  # the path as written, when it took a ${VAR}: what messages show
+    max_record_bytes: int = 4 * 1024 * 1024  # the top-level max_record_bytes: the bound on one csv/tsv/jsonl/json record
 
     @property
     def where(self) -> str:
@@ -105,6 +106,11 @@ class Settings:
     max_rejected_ratio: float | None = None  # beyond it (rows_rejected / rows_read) the run is failed
     max_failed_ratio: float | None = None  # beyond it (rows not delivered / rows_read) the run is failed
     origins: Mapping[str, str] = field(default_factory=dict)  # key -> the text as written, where it took a ${VAR}
+
+    @property
+    def max_record_bytes(self) -> int:
+        """The top-level key, kept with the input (the readers enforce it): the largest record read."""
+        return self.input.max_record_bytes
 
     def shown(self, key: str) -> str:
         """A value of the config for a message: as written when it came from the environment

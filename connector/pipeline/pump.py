@@ -7,7 +7,7 @@ import itertools
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from connector.delivery import Delivery
-from connector.errors import InvalidRow, RowAborted
+from connector.errors import InvalidRow, RowAborted, exhausted
 from connector.keys import UserKey, row_key
 from connector.outcomes import Outcomes, refused
 from connector.outcomes.ledger import Ledger
@@ -56,7 +56,7 @@ class Pump:
         if self._seen is not None:
             submit = self._seeing(submit)
         keyed = self._keyed
-        taken = 0
+        taken = n = 0
         while True:     # ends at the end of the rows (or the limit)
             self.reading = True
             try:
@@ -64,15 +64,21 @@ class Pump:
             except StopIteration:
                 self.exhausted = self._limit is None or taken < self._limit
                 return
+            except (MemoryError, RecursionError) as exc:    # the row was not read: nothing to settle
+                raise exhausted(exc, f"reading the input after row {n}") from None
             finally:
                 self.reading = False
             read()
             taken += 1
-            if encode is not None and type(record) is list and (hit := encode(record)) is not None:
-                entry = Entry(n, record, hit[1], decode, hit[0]) if keyed else Entry(n, record, hit[1], decode)
-                submit(hit[0], array, entry)
-            else:
-                one(n, record if decode is None or type(record) is not list else decode(record))
+            try:
+                if encode is not None and type(record) is list and (hit := encode(record)) is not None:
+                    entry = Entry(n, record, hit[1], decode, hit[0]) if keyed else Entry(n, record, hit[1], decode)
+                    submit(hit[0], array, entry)
+                else:
+                    one(n, record if decode is None or type(record) is not list else decode(record))
+            except (MemoryError, RecursionError) as exc:
+                # the row may have been settled or not: the caller gives it an outcome if it has none
+                raise exhausted(exc, f"making the object of row {n}") from None
             if delivery.error is not None:
                 return
 

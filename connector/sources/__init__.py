@@ -78,11 +78,12 @@ def _open(spec: InputSettings, stdin: BinaryIO | None, partition: Partition | No
     if fmt in ("csv", "tsv"):
         delimiter = spec.delimiter or ("\t" if fmt == "tsv" else ",")
         return DelimitedSource(spec.path, delimiter=delimiter, quoting=fmt == "csv", encoding=spec.encoding,
-                               columns=spec.columns, stdin=stdin, partition=partition)
+                               columns=spec.columns, stdin=stdin, partition=partition,
+                               max_record_bytes=spec.max_record_bytes)
     if fmt == "jsonl":
-        return JsonLinesSource(spec.path, spec.encoding, stdin, partition)
+        return JsonLinesSource(spec.path, spec.encoding, stdin, partition, spec.max_record_bytes)
     if fmt == "json":
-        return JsonArraySource(spec.path, spec.encoding, stdin)
+        return JsonArraySource(spec.path, spec.encoding, stdin, spec.max_record_bytes)
     if fmt == "sqlite":
         return SqliteSource(spec.path, spec.query)
     if fmt == "sql":

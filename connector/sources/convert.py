@@ -8,6 +8,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+from connector.sources.bounds import MAX_DEPTH, too_deep
+
 Converter = Callable[[str], Any]
 
 _LONG = re.compile(r"\s*[+-]?\d+\s*")
@@ -73,11 +75,15 @@ def to_timestamp(text: str) -> datetime:
 
 
 def to_json(text: str) -> Any:
-    """Parsed JSON text."""
+    """Parsed JSON text, nested at most MAX_DEPTH levels."""
+    if too_deep(text):
+        raise CellError(f"is JSON nested deeper than {MAX_DEPTH} levels")
     try:
         return json.loads(text)
     except ValueError:
         raise CellError(f"{shown(text)} is not valid JSON") from None
+    except RecursionError:
+        raise CellError(f"is JSON nested deeper than {MAX_DEPTH} levels") from None
 
 
 CONVERTERS: dict[str, Converter | None] = {

@@ -1,18 +1,18 @@
-"""CSV and TSV rows: header from the first line, empty cells as None, declared column types converted."""
+"""CSV and TSV rows: header from the first line, empty cells as None, declared column types converted;
+each record read within max_record_bytes (bounds.py)."""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Iterator, Mapping
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from connector.errors import HeaderError, InputError, InvalidRow
+from connector.sources.bounds import DEFAULT_MAX_RECORD_BYTES, Lines, too_large
 from connector.sources.convert import CONVERTERS, CellError, Converter
 from connector.sources.files import ClosingSource, open_binary, share_read, text_encoding
 from connector.sources.partition import Partition
-
-FIELD_LIMIT = 16 * 1024 * 1024  # bytes; a bigger cell could not go into a 4 MB Braze request anyway
 
 
 class DelimitedSource(ClosingSource):
@@ -20,14 +20,16 @@ class DelimitedSource(ClosingSource):
 
     def __init__(self, path: str | None, *, delimiter: str, quoting: bool, encoding: str,
                  columns: Mapping[str, str], stdin: BinaryIO | None = None,
-                 partition: Partition | None = None) -> None:
+                 partition: Partition | None = None, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> None:
         self._partition = partition
         self._raw, self._size, self._owned = open_binary(path, stdin)
         self._text = io.TextIOWrapper(self._raw, encoding=text_encoding(encoding), errors="surrogateescape", newline="")
-        if csv.field_size_limit() < FIELD_LIMIT:
-            csv.field_size_limit(FIELD_LIMIT)
+        self._lines = Lines(self._text, max_record_bytes, '"' if quoting else None)
+        if csv.field_size_limit() <= max_record_bytes:   # a cell is never longer than its record
+            csv.field_size_limit(max_record_bytes + 1)
+        lines = cast(Iterator[str], iter(self._lines))   # a None in it (a record too large) is a csv.Error
         self._reader = csv.reader(
-            self._text, delimiter=delimiter, strict=quoting,
+            lines, delimiter=delimiter, strict=quoting,
             quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE,
         )
         try:
@@ -45,9 +47,12 @@ class DelimitedSource(ClosingSource):
             except StopIteration:
                 return None
             except csv.Error as exc:
+                if self._lines.over:
+                    raise InputError(f"the header line is larger than max_record_bytes ({self._lines.limit} bytes)") from None
                 raise InputError(f"the header line is not valid CSV ({exc})") from None
             except UnicodeDecodeError:
                 raise InputError("the input cannot be decoded with the configured encoding") from None
+            self._lines.used = 0
             if cells:
                 return cells
         raise InputError("the input has no header line in its first million lines")
@@ -76,7 +81,7 @@ class DelimitedSource(ClosingSource):
         header = self.columns
         if header is None:
             return
-        width, reader, number = len(header), self._reader, 0
+        width, reader, lines, number = len(header), self._reader, self._lines, 0
         owns = self._partition.owns_cells(header) if self._partition is not None else None
         while True:  # ends at the end of the input: each pass consumes at least one line
             try:
@@ -85,6 +90,12 @@ class DelimitedSource(ClosingSource):
                 return
             except csv.Error as exc:
                 number += 1
+                if lines.over:      # a record over max_record_bytes (bounds.py): on to the next one
+                    if owns is None or owns(number, ()):
+                        yield number, InvalidRow(None, too_large(lines.limit))
+                    self._skip(number)
+                    continue
+                lines.used = 0
                 if owns is not None and not owns(number, ()):
                     continue
                 yield number, InvalidRow(None, f"not valid CSV ({exc})")
@@ -94,6 +105,7 @@ class DelimitedSource(ClosingSource):
                 raise InputError(message) from None
             except OSError as exc:
                 raise InputError(f"reading the input failed after row {number} ({exc.strerror})") from None
+            lines.used = 0          # the next record's budget starts
             if not cells:
                 continue
             number += 1
@@ -103,6 +115,15 @@ class DelimitedSource(ClosingSource):
                 yield number, InvalidRow(None, f"row has {len(cells)} fields, the header has {width}")
                 continue
             yield number, cells
+
+    def _skip(self, number: int) -> None:
+        """On to the record after row `number`, which went over the bound (InputError when none can be found)."""
+        try:
+            self._lines.skip(number)
+        except UnicodeDecodeError:
+            raise InputError(f"row {number + 1}: the input cannot be decoded with the configured encoding") from None
+        except OSError as exc:
+            raise InputError(f"reading the input failed after row {number} ({exc.strerror})") from None
 
     def row_of(self, cells: list[str]) -> dict[str, Any] | InvalidRow:
         """The row of `cells` (as long as the header): empty cells None, declared types converted."""

@@ -30,8 +30,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from connector.errors import InvalidRow
-
-MAX_DEPTH = 64  # levels of nested lists and objects; deeper structures make the row invalid
+from connector.sources.bounds import MAX_DEPTH   # levels of nested lists and objects; deeper makes the row invalid
 PASS = frozenset({str, int, bool, type(None)})  # sent as they are, without a call
 
 

@@ -1,4 +1,4 @@
-"""What the processes of `workers: N` share: counters per worker, the stop event, who aborted first."""
+"""What the processes of `workers: N` share: counters per worker, the stop flag, who aborted first."""
 
 from __future__ import annotations
 
@@ -9,21 +9,23 @@ from typing import Any, Callable
 from connector.outcomes.ledger import COUNTS, Counts
 
 SLOTS = (*COUNTS, "progress_ppm")
-PARENT = -2             # board.first when the parent stopped the job (Ctrl-C, SIGTERM)
+PARENT = -2             # board.first() when the parent stopped the job (Ctrl-C, SIGTERM)
 
 
 @dataclass(frozen=True)
 class Board:
-    """What the processes share: counters per worker, the stop event and who aborted first."""
+    """What the processes share: counters per worker, the stop flag and when each one aborted.
 
-    counters: Any       # multiprocessing Array('q', workers * len(SLOTS))
-    stop: Any           # multiprocessing Event
-    first: Any          # multiprocessing Value('i'): the worker that aborted first, -1 none, PARENT
+    Plain shared memory only (no semaphore, so multiprocessing starts no resource-tracker process
+    that could outlive the job): each process writes only its own slots, and aligned 64-bit
+    words are written whole, so no lock is needed."""
+
+    counters: Any       # multiprocessing RawArray('q', workers * len(SLOTS))
+    aborts: Any         # RawArray('q', workers + 2): [stopped, when worker 0 aborted, ..., when the parent did]
 
     @classmethod
     def create(cls, context: Any, workers: int) -> "Board":
-        return cls(context.Array("q", workers * len(SLOTS), lock=False), context.Event(),
-                   context.Value("i", -1))
+        return cls(context.RawArray("q", workers * len(SLOTS)), context.RawArray("q", workers + 2))
 
     @property
     def workers(self) -> int:
@@ -49,11 +51,23 @@ class Board:
         return None if min(shares) < 0 else min(shares) / 1_000_000
 
     def trigger(self, who: int) -> None:
-        """Record `who` as the first to abort (if no one was) and stop every worker."""
-        with self.first.get_lock():
-            if self.first.value == -1:
-                self.first.value = who
-        self.stop.set()
+        """Record when `who` (a worker, or PARENT) aborted, unless it already did, and stop every worker."""
+        slot = 1 + (self.workers if who == PARENT else who)
+        if self.aborts[slot] == 0:
+            self.aborts[slot] = time.monotonic_ns()     # one clock for every process of the machine
+        self.aborts[0] = 1
+
+    def stopped(self) -> bool:
+        """Whether the job is being stopped (someone triggered)."""
+        return bool(self.aborts[0])
+
+    def first(self) -> int:
+        """The worker that aborted first, PARENT, or -1 when none did."""
+        times = [(when, k) for k, when in enumerate(self.aborts[1:]) if when]
+        if not times:
+            return -1
+        k = min(times)[1]
+        return PARENT if k == self.workers else k
 
 
 class BoardLedger:

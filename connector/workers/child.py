@@ -15,14 +15,16 @@ from typing import Any, Callable
 
 from connector.config import Settings
 from connector.delivery import Delivery
-from connector.errors import ConnectorError, JobError
+from connector.errors import ConnectorError, JobError, exhausted
 from connector.logs import setup_logging
+from connector.memory import lean
 from connector.modes import card_for
 from connector.outcomes.ledger import Ledger
-from connector.pipeline import ExportOptions, failed_before_start, prepare, run_export
+from connector.pipeline import ExportOptions, JobResult, failed_before_start, prepare, run_export
 from connector.pipeline.plan import column_mapping
 from connector.sources import Partition, open_source
 from connector.workers.board import Board
+from connector.workers.guard import SIGNALS, Guard, accounted
 
 WATCH_INTERVAL_S = 0.05
 
@@ -44,6 +46,7 @@ class _Watch:
 
     def __init__(self, index: int, board: Board, ledger: Ledger) -> None:
         self.stop_error = JobError("stopped: another worker aborted")
+        self.ledger = ledger
         self._index, self._board, self._ledger = index, board, ledger
         self._delivery: Delivery | None = None
         self._share: Callable[[], float | None] = lambda: None
@@ -62,6 +65,7 @@ class _Watch:
         if self._thread.is_alive():
             self._thread.join()
         self._tick()
+        self._delivery = None       # the job is over: a late stop must not abort it
 
     def _loop(self) -> None:
         while not self._done.wait(WATCH_INTERVAL_S):     # ends when the job has returned
@@ -73,43 +77,56 @@ class _Watch:
             error = delivery.error
             if error is not None and error is not self.stop_error:
                 self._board.trigger(self._index)
-            elif error is None and self._board.stop.is_set():
+            elif error is None and self._board.stopped():
                 delivery.abort(self.stop_error)
         self._board.publish(self._index, self._ledger.counts(), self._share())
 
 
-def _terminate(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def worker_main(spec: WorkerSpec, board: Board, conn: Any) -> None:
-    """The worker process: run the job on this partition and send back its outcome."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)        # the parent decides; it sets board.stop
-    signal.signal(signal.SIGTERM, _terminate)
+    """The worker process: run the job on this partition and send back its outcome. Started with
+    SIGINT and SIGTERM blocked (parent.py): the handlers are set before they are let in."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)        # the parent decides; it stops the board
+    lean()
     setup_logging(spec.log_format)
-    settings = replace(spec.settings, reject_file=spec.reject_part, input=replace(
-        spec.settings.input, columns=MappingProxyType(dict(spec.settings.input.columns))))
-    ledger = Ledger()
-    watch = _Watch(spec.index, board, ledger)
-    keys = column_mapping(settings).input_keys(card_for(settings.mode, settings.track_record_type).keys)
-    try:
-        source = open_source(settings.input, partition=Partition(spec.index, board.workers, keys))
-    except ConnectorError as exc:
-        result = failed_before_start(exc, ledger)
-    else:
-        watch.start(source.progress)
-        with source:
-            try:
-                plan = prepare(settings, source.columns, known_notes=spec.known_notes)
-            except ConnectorError as exc:
-                result = failed_before_start(exc, ledger)
-            else:
-                result = run_export(plan, source, ledger, ExportOptions(dry_run=spec.dry_run, on_delivery=watch.bind,
-                                                                        run_id=spec.run_id))
-    watch.finish()
+    watch = _Watch(spec.index, board, Ledger())
+    with Guard() as guard:          # SIGTERM to this worker alone: the documented stop, as in run
+        try:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)     # a SIGTERM held meanwhile comes now
+            result = _job(spec, board, guard, watch)
+        except KeyboardInterrupt:       # before the job's delivery existed: nothing was sent
+            result = failed_before_start(JobError("interrupted"), watch.ledger)
+        except (MemoryError, RecursionError) as exc:
+            result = failed_before_start(exhausted(exc, f"running worker {spec.index}"), watch.ledger)
+        guard.settle()
+        watch.finish()
+        result = accounted(result, guard.failure)
     stopped = result.error is watch.stop_error
     if result.error is not None and not stopped:
         board.trigger(spec.index)
     conn.send({"exit_code": result.exit_code, "report": result.report, "stopped": stopped,
                "error": None if result.error is None else str(result.error)})
     conn.close()
+
+
+def _job(spec: WorkerSpec, board: Board, guard: Guard, watch: _Watch) -> JobResult:
+    settings = replace(spec.settings, reject_file=spec.reject_part, input=replace(
+        spec.settings.input, columns=MappingProxyType(dict(spec.settings.input.columns))))
+    keys = column_mapping(settings).input_keys(card_for(settings.mode, settings.track_record_type).keys)
+    ledger = watch.ledger
+    try:
+        source = open_source(settings.input, partition=Partition(spec.index, board.workers, keys))
+    except ConnectorError as exc:
+        return failed_before_start(exc, ledger)
+    watch.start(source.progress)
+    with source:
+        try:
+            plan = prepare(settings, source.columns, known_notes=spec.known_notes)
+        except ConnectorError as exc:
+            return failed_before_start(exc, ledger)
+
+        def bound(delivery: Delivery) -> None:
+            watch.bind(delivery)
+            guard.bind(delivery)
+
+        return run_export(plan, source, ledger, ExportOptions(dry_run=spec.dry_run, on_delivery=bound,
+                                                              run_id=spec.run_id))

@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import multiprocessing.connection
+from multiprocessing import resource_tracker
 import os
+import signal
 import stat
 import time
 from dataclasses import fields, replace
@@ -31,11 +33,13 @@ from connector.progress import Progress
 from connector.sources import open_source
 from connector.workers.board import PARENT, Board, BoardLedger
 from connector.workers.child import WorkerSpec, worker_main
+from connector.workers.guard import SIGNALS, Guard, accounted
 
 log = logging.getLogger("braze_export")
 
 POLL_S = 0.2
 STOP_GRACE_S = 30.0     # after a stop, beyond one request timeout, before workers are terminated
+REAP_S = 10.0           # a worker that has sent its outcome (or was terminated) ends within this
 
 
 def worker_settings(settings: Settings, base_url: str, key: str, card: ModeCard) -> Settings:
@@ -71,9 +75,11 @@ def _prepare(settings: Settings) -> Plan:
 
 
 def run_parallel(settings: Settings, *, dry_run: bool = False, json_logs: bool = False,
-                 run_id: str | None = None) -> JobResult:
+                 guard: Guard | None = None, run_id: str | None = None) -> JobResult:
     """The export with `settings.workers` processes; every row read ends in exactly one outcome.
-    The workers write their rows to the sync log under the one `run_id`."""
+    `guard`: the caller's (run's), bound to the board once the first worker is about to start;
+    without one, a guard of its own. The workers write their rows to the sync log under the one
+    `run_id`."""
     started = time.monotonic()
     n = settings.workers
     run_id = run_id or new_run_id()
@@ -86,22 +92,99 @@ def run_parallel(settings: Settings, *, dry_run: bool = False, json_logs: bool =
         if os.path.exists(part):
             os.remove(part)
     context = multiprocessing.get_context("spawn")
-    board = Board.create(context, n)
+    try:
+        board = Board.create(context, n)
+        if guard is not None:
+            return _run(settings, plan, context, board, parts, started, dry_run, json_logs, guard, run_id)
+        with Guard() as own:
+            return _run(settings, plan, context, board, parts, started, dry_run, json_logs, own, run_id)
+    finally:
+        _stop_resource_tracker()
+
+
+def _stop_resource_tracker() -> None:
+    """Spawning starts multiprocessing's resource tracker, a child process of ours that would
+    otherwise outlive the command unreaped (a zombie where PID 1 does not reap). The board holds
+    no semaphore, so nothing needs it once the workers are joined: it is ended and reaped here."""
+    stop = getattr(resource_tracker._resource_tracker, "_stop", None)
+    if stop is not None:
+        try:
+            stop()
+        except ChildProcessError:       # reaped already
+            pass
+
+
+def _run(settings: Settings, plan: Plan, context: Any, board: Board, parts: list[str], started: float,
+         dry_run: bool, json_logs: bool, guard: Guard, run_id: str) -> JobResult:
     with braze_endpoint(settings) as (base_url, key):
         shared = worker_settings(settings, base_url, key, plan.card)
-        procs, conns = [], []
-        for k in range(n):
-            reader, writer = context.Pipe(duplex=False)
-            spec = WorkerSpec(k, shared, parts[k], dry_run, "json" if json_logs else "text", plan.notes, run_id)
-            proc = context.Process(target=worker_main, args=(spec, board, writer), name=f"worker-{k}",
-                                   daemon=True)   # never outlives the parent
-            proc.start()
-            writer.close()
-            procs.append(proc)
-            conns.append(reader)
-        with Progress(BoardLedger(board), board.share, json_logs=json_logs):
-            results = _collect(procs, conns, board, settings.timeout_millis / 1000 + STOP_GRACE_S)
-    return _merge(settings, board, results, parts, started, dry_run, run_id)
+        procs: list[Any] = []
+        conns: list[Any] = []
+        results: dict[int, dict[str, Any]] = {}
+        failed_start: JobError | None = None
+        # From the first start on, a signal (or a dying thread) stops the workers through the board;
+        # nothing raises, so no worker is left unjoined and no message half read.
+        guard.bind(_BoardStop(board))
+        try:
+            resource_tracker.ensure_running()   # now: starting it later would unblock the signals in _start
+            for k in range(settings.workers):
+                spec = WorkerSpec(k, shared, parts[k], dry_run, "json" if json_logs else "text", plan.notes, run_id)
+                try:
+                    _start(context, spec, board, procs, conns)
+                except (OSError, MemoryError) as exc:   # fork refused (ENOMEM, EAGAIN): stop the others
+                    failed_start = JobError(f"worker {k} could not be started ({_reason(exc)})")
+                    board.trigger(PARENT)
+                    break
+            with Progress(BoardLedger(board), board.share, json_logs=json_logs):
+                results = _collect(procs, conns, board, settings.timeout_millis / 1000 + STOP_GRACE_S)
+        finally:
+            _reap(procs)
+    result = _merge(settings, board, results, parts, started, dry_run, run_id, failed_start)
+    return accounted(result, guard.failure)
+
+
+class _BoardStop:
+    """What a guard stops once the workers start: all of them, through the board."""
+
+    def __init__(self, board: Board) -> None:
+        self._board = board
+
+    def abort(self, error: JobError) -> None:
+        self._board.trigger(PARENT)
+
+
+def _start(context: Any, spec: WorkerSpec, board: Board, procs: list[Any], conns: list[Any]) -> None:
+    """Start one worker with SIGINT and SIGTERM blocked, so that it gets neither before its own
+    handlers are set (worker_main unblocks them); the parent's are held meanwhile, not lost."""
+    reader, writer = context.Pipe(duplex=False)
+    proc = context.Process(target=worker_main, args=(spec, board, writer), name=f"worker-{spec.index}",
+                           daemon=True)   # never outlives the parent
+    signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    try:
+        proc.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+        writer.close()
+    procs.append(proc)
+    conns.append(reader)
+
+
+def _reason(exc: BaseException) -> str:
+    return "out of memory" if isinstance(exc, MemoryError) else str(getattr(exc, "strerror", None) or exc)
+
+
+def _reap(procs: list[Any]) -> None:
+    """Every worker joined before the job returns: one that does not end is terminated, then killed."""
+    for proc in procs:
+        proc.join(timeout=REAP_S)
+        if proc.is_alive():
+            log.error("worker %s did not end; terminating it", proc.name.split("-")[-1])
+            proc.terminate()
+            proc.join(timeout=REAP_S)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+        proc.close()
 
 
 def _collect(procs: list[Any], conns: list[Any], board: Board, grace_s: float) -> dict[int, dict[str, Any]]:
@@ -119,22 +202,20 @@ def _collect(procs: list[Any], conns: list[Any], board: Board, grace_s: float) -
                     log.error("worker %d ended without a report (exit code %s)", k, procs[k].exitcode)
                     board.trigger(k)
                 del pending[k]
-            if board.stop.is_set() and deadline is None:
+            if board.stopped() and deadline is None:
                 deadline = time.monotonic() + grace_s
             if deadline is not None and time.monotonic() > deadline:
                 for k in pending:
                     log.error("worker %d did not stop in time; terminating it", k)
                     procs[k].terminate()
                 break
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:   # the guard's handler stops through the board; a caller's may raise
             board.trigger(PARENT)
-    for proc in procs:
-        proc.join(timeout=10)
     return results
 
 
 def _merge(settings: Settings, board: Board, results: dict[int, dict[str, Any]], parts: list[str],
-           started: float, dry_run: bool, run_id: str) -> JobResult:
+           started: float, dry_run: bool, run_id: str | None, failed_start: JobError | None = None) -> JobResult:
     totals = dict.fromkeys(COUNTS, 0)
     for k in range(settings.workers):
         if k in results:
@@ -146,7 +227,7 @@ def _merge(settings: Settings, board: Board, results: dict[int, dict[str, Any]],
         for name in COUNTS:
             totals[name] += counts[name]
     total = Counts(**totals)
-    error = _first_error(board.first.value, results, settings.workers)
+    error = failed_start or _first_error(board.first(), results, settings.workers)
     error = error or ratio_error(total, settings.max_rejected_ratio, settings.max_failed_ratio)
     extra = _figures([results[k]["report"] for k in sorted(results)])
     if dry_run:
