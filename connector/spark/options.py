@@ -31,6 +31,13 @@ REFUSED = {
     "delta": "needs one state file for the whole input; on Spark the state is per partition",
     "dedupe_key": "needs one state file for the whole input; on Spark each task's retries are "
                   "made safe without it (docs/spark.md)",
+    # A run's log, notice and limits are the run's, and a Spark write's run is on the driver, whose
+    # commit sums the tasks: until it owns them, each task would log, notify and judge on its own.
+    "sync_log": "is written by braze-export run and connector.export; on Spark, read the write's report",
+    "notify": "is sent by braze-export run and connector.export; on Spark, act on the write's report",
+    "max_rejected_ratio": "would be judged per partition on Spark; check the write's report instead",
+    "max_failed_ratio": "would be judged per partition on Spark; check the write's report instead",
+    "on_removed": "needs one state file for the whole input; on Spark the state is per partition",
 }
 KEY_MESSAGE = ("option api_key: Spark shows a write's options in its plans, logs and UI, so the API key "
                "cannot be an option; put api_key: ${BRAZE_API_KEY} in the config file, give "
