@@ -61,9 +61,8 @@ class DeliveryPolicy:
     max_objects: int
     retry: RetryPolicy
     resend_unknown: bool = True     # a request of unknown fate is resent (replay-safe, or at_least_once)
-    lanes: int = 0                  # ordering lanes; 0: as many as the most requests in flight
     queue_depth: int = 1            # batches waiting per request in flight, on average: bounds memory
-    max_wait_s: float = 1.0         # a partial batch waits this long for more rows, if its lane is idle
+    max_wait_s: float = 1.0         # a partial batch waits this long for more rows
     stop_grace_s: float = 5.0       # after a stop, requests in flight get this long to end, then are cut
     encode: Encoder = array_body
     read_answer: AnswerReader = as_classified    # the endpoint's own per-entry errors (delivery/bodies.py)
@@ -257,7 +256,7 @@ class Attempts:
         self._outcomes.settled(refused("failed", bad, "cannot be sent as JSON (NaN, Infinity or text "
                                                       "that is not valid UTF-8)"))
         if good:
-            work.appendleft(Batch(part.array, good, part.opened, part.lanes))
+            work.appendleft(Batch(part.array, good, part.opened))
 
     def _settle(self, settlement: Settlement, sending: Sending, unknown: bool = False) -> None:
         """Tell the outcomes of the current part's rows; the part leaves the work."""

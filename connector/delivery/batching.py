@@ -28,17 +28,18 @@ def array_body(array: str, bodies: list[Any]) -> bytes:
 
 
 class Batch:
-    """The objects of one request, all of one array, and the lanes whose rows it holds."""
+    """The objects of one request, all of one array, and the user keys of their rows."""
 
-    __slots__ = ("array", "entries", "opened", "lanes", "ready", "sending", "_payload")
+    __slots__ = ("array", "entries", "opened", "keys", "waits", "then", "sending", "_payload")
 
     def __init__(self, array: str, entries: list[Entry] | None = None, opened: float = 0.0,
-                 lanes: tuple[int, ...] = ()) -> None:
+                 keys: list[str] | None = None) -> None:
         self.array = array
         self.entries: list[Entry] = entries if entries is not None else []
         self.opened = opened            # when its first entry came (the batcher's clock)
-        self.lanes = lanes              # connector/delivery/schedule.py
-        self.ready = False
+        self.keys: list[str] = keys if keys is not None else []     # one per entry; schedule.py
+        self.waits = 0                  # earlier batches, not yet settled, that hold one of its users
+        self.then: list[Batch] = []     # later batches that wait for this one
         self.sending: Any = None        # its delivery state, once a sender took it (delivery/attempts.py)
         self._payload: bytes | None = None
 
@@ -50,8 +51,8 @@ class Batch:
 
     def halves(self) -> tuple["Batch", "Batch"]:
         mid = len(self.entries) // 2
-        return (Batch(self.array, self.entries[:mid], self.opened, self.lanes),
-                Batch(self.array, self.entries[mid:], self.opened, self.lanes))
+        return (Batch(self.array, self.entries[:mid], self.opened),
+                Batch(self.array, self.entries[mid:], self.opened))
 
     @property
     def rows(self) -> str:
@@ -78,30 +79,31 @@ def sendable(entry: Entry) -> bool:
 class Batcher:
     """Open batches per request array; hands back each batch as soon as it is full."""
 
-    __slots__ = ("_max_objects", "_open", "_clock", "_lanes")
+    __slots__ = ("_max_objects", "_open", "_clock", "_close_at")
 
-    def __init__(self, max_objects: int, clock: Callable[[], float] = time.monotonic,
-                 lanes: tuple[int, ...] = ()) -> None:
+    def __init__(self, max_objects: int, clock: Callable[[], float] = time.monotonic) -> None:
         self._max_objects = max_objects
         self._open: dict[str, Batch] = {}
         self._clock = clock
-        self._lanes = lanes
+        self._close_at = max_objects
 
-    def add(self, array: str, entry: Entry) -> Batch | None:
-        """Add an entry; return the batch if this filled it."""
+    def close_first_at(self, objects: int) -> None:
+        """Close the next batch at `objects` (then full ones again): see Batchers.stagger."""
+        self._close_at = max(1, min(objects, self._max_objects))
+
+    def add(self, array: str, entry: Entry, key: str = "") -> Batch | None:
+        """Add an entry of the user `key`; return the batch if this filled it."""
         batch = self._open.get(array)
         if batch is None:
-            batch = self._open[array] = Batch(array, opened=self._clock(), lanes=self._lanes)
+            batch = self._open[array] = Batch(array, opened=self._clock())
         entries = batch.entries
         entries.append(entry)
-        if len(entries) >= self._max_objects:
+        batch.keys.append(key)
+        if len(entries) >= self._close_at:
             del self._open[array]
+            self._close_at = self._max_objects
             return batch
         return None
-
-    def open_batches(self) -> list[Batch]:
-        """The batches being filled, oldest first."""
-        return sorted(self._open.values(), key=lambda b: b.opened)
 
     def take_stale(self, opened_before: float) -> list[Batch]:
         """Hand back the open batches whose first entry came before `opened_before`."""

@@ -12,11 +12,19 @@ With `concurrency: auto` the limit is what the rate budget and the measured late
   not grow again for `COOL_OFF_S`;
 - it shrinks when the latency rises past `QUEUEING` × the least latency seen (Braze queues what
   we send: more in flight would only wait longer), or when it is well above what is needed;
-- a growth is a trial, judged once its requests have had time to come back (an interval, and at
-  least `JUDGE_AFTER` latencies): if the pace is not `GAIN` × the pace before it, the limit goes
-  back and may not grow for `FUTILE_HOLD_S`. Something else bounds the pace then (the
+- it does not grow while this process uses a core's worth of CPU (`CPU_BOUND`): the pace is
+  bounded by the tool then (one Python process: the GIL), not by Braze, and more threads would
+  only slow the reading thread down — at a sink on loopback, growing from 8 to 30 in flight cost
+  a sixth of the pace and doubled the memory (bench/README.md);
+- a growth is a trial, judged on the pace of an interval that began once its requests had time
+  to come back (`JUDGE_AFTER` latencies): if the pace is not `GAIN` × the pace before it, the limit goes
+  back and may not grow for `FUTILE_HOLD_S`; if it rose but uses less than `TRIM` of the requests in flight
+  allowed (pace × latency), the limit comes down to what it uses, and may not grow for as long. Something else bounds the pace then (the
   reading thread, this machine's CPU, a sink on loopback answering in microseconds), and more
   threads would only cost memory and the GIL.
+
+The first decision comes as soon as the first requests have come back, not after an interval:
+at 300 ms per answer, that is what a job of a few seconds gains most from.
 
 An integer pins the limit; the controller then only measures. `tests/delivery/test_concurrency.py`
 drives these rules with an injected clock.
@@ -39,8 +47,10 @@ QUEUEING = 3.0      # latency over this multiple of the least seen: shrink
 HEADROOM = 1.25     # in flight = rate x latency x this, plus one
 SAMPLES = 64        # latencies the median is taken over
 GAIN = 1.1          # a growth must raise the pace by this much to be kept
-JUDGE_AFTER = 3.0   # latencies after a growth before it is judged: its requests have come back
+JUDGE_AFTER = 3.0   # latencies after a growth before the interval it is judged on: its requests are back
 FUTILE_HOLD_S = 10.0    # no growth for this long after one that raised nothing
+TRIM = 0.5          # a growth whose pace uses less than this share of it is cut to what it uses
+CPU_BOUND = 0.9         # CPU seconds per second over an interval at which the tool is the bottleneck
 
 
 @dataclass(frozen=True)
@@ -64,8 +74,10 @@ class Controller:
     """The limit on requests in flight, and what was measured; thread-safe."""
 
     def __init__(self, policy: ConcurrencyPolicy, budget: Callable[[], float],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 cpu: Callable[[], float] = time.process_time) -> None:
         self._policy = policy
+        self._cpu = cpu                 # this process's CPU seconds so far (all its threads)
         self._budget = budget           # requests per second the pacer allows now
         self._clock = clock
         self._lock = threading.Lock()
@@ -80,6 +92,8 @@ class Controller:
         self._trial: tuple[int, float, float] | None = None     # after a growth: the limit and pace
         # before it, and when it is judged
         self._interval_start = clock()
+        self._cpu_start = cpu()
+        self._first = True              # the first decision comes once the first requests are back
 
     @property
     def limit(self) -> int:
@@ -103,7 +117,7 @@ class Controller:
             else:
                 self._latencies.append(latency_s)
             now = self._clock()
-            if now >= self._next:
+            if now >= self._next or (self._first and self._answers >= self._limit):
                 self._reconsider(now)
 
     def tick(self) -> None:
@@ -117,18 +131,23 @@ class Controller:
         policy = self._policy
         elapsed = max(now - self._interval_start, 1e-9)
         pace = self._answers / elapsed
+        cpu = self._cpu()
+        busy = (cpu - self._cpu_start) / elapsed      # cores' worth of CPU this process used
         latency = statistics.median(self._latencies) if self._latencies else None
         if latency is not None:
             self._least = min(self._least, latency)
         if policy.pinned is None:
             slow = statistics.quantiles(self._latencies, n=10)[-1] if len(self._latencies) > 1 else latency
-            self._limit = self._next_limit(now, pace, latency, slow)
+            self._limit = self._next_limit(now, pace, latency, slow, busy)
         self._next = now + policy.interval_s
+        self._first = False
         self._interval_start = now
+        self._cpu_start = cpu
         self._answers = 0
         self._congested = self._starved = False
 
-    def _next_limit(self, now: float, pace: float, latency: float | None, slow: float | None) -> int:
+    def _next_limit(self, now: float, pace: float, latency: float | None, slow: float | None,
+                    busy: float) -> int:
         limit, most = self._limit, self._policy.maximum
         trial = self._trial
         if self._congested:
@@ -142,16 +161,23 @@ class Controller:
             if pace < GAIN * trial[1]:
                 self._cool_until = now + FUTILE_HOLD_S      # more in flight raised nothing: undo it
                 return trial[0]
+            if slow is not None:        # keep what the pace reached uses (Little's law), not what was asked
+                used = math.ceil(pace * slow * HEADROOM) + 1
+                if used < TRIM * limit:
+                    self._cool_until = now + FUTILE_HOLD_S  # the rest raised nothing: not again soon
+                    return max(trial[0], used)
         if latency is None or slow is None or now < self._cool_until:
             return limit
         budget = self._budget()
         need = min(most, math.ceil(budget * slow * HEADROOM) + 1)
         if latency > QUEUEING * self._least:
             return max(1, math.floor(limit * 0.8))
-        if self._starved and pace < 0.95 * budget and latency <= RISING * self._least:
+        if self._starved and pace < 0.95 * budget and latency <= RISING * self._least and busy < CPU_BOUND:
             grown = min(most, max(limit + 1, need))      # what the budget needs at this latency
             if grown > limit:
-                self._trial = (limit, pace, now + max(self._policy.interval_s, JUDGE_AFTER * latency))
+                # judged on an interval that starts once the first of its requests came back:
+                # the one it starts in holds the ramp (no answer for a latency), not its pace
+                self._trial = (limit, pace, now + self._policy.interval_s + JUDGE_AFTER * latency)
             return grown
         if limit > 1.5 * need:
             return max(need, math.floor(limit * 0.9))

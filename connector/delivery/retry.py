@@ -21,7 +21,7 @@ class RetryPolicy:
     maximum_retries: resends after the first attempt. The n-th retry waits a random time in
     [base/2, base] with base = min(initial * 2**(n-1), maximum) — unless the server said how long
     to wait (Retry-After on a 429): then that, capped at `maximum_s`, plus up to 10% jitter so
-    the lanes do not return at the same instant. A batch gives up once it has used
+    the senders do not return at the same instant. A batch gives up once it has used
     `maximum_retries` resends or would pass `total_s` seconds.
     """
 

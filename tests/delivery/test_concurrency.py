@@ -7,11 +7,17 @@ from connector.delivery.concurrency import COOL_OFF_S, FUTILE_HOLD_S, Concurrenc
 
 
 class Clock:
-    def __init__(self) -> None:
+    """Seconds, and this process's CPU seconds: `busy` cores' worth of CPU per second."""
+
+    def __init__(self, busy: float = 0.2) -> None:
         self.now = 0.0
+        self.busy = busy
 
     def __call__(self) -> float:
         return self.now
+
+    def cpu(self) -> float:
+        return self.now * self.busy
 
 
 def run(controller: Controller, clock: Clock, seconds: float, latency: float, *, congested: bool = False,
@@ -28,7 +34,7 @@ def run(controller: Controller, clock: Clock, seconds: float, latency: float, *,
 
 def test_auto_grows_to_what_the_budget_and_the_latency_need():
     clock = Clock()
-    controller = Controller(ConcurrencyPolicy(), budget=lambda: 1000.0, clock=clock)
+    controller = Controller(ConcurrencyPolicy(), budget=lambda: 1000.0, clock=clock, cpu=clock.cpu)
     assert controller.limit == 8
     run(controller, clock, 5.0, latency=0.1)
     assert 100 <= controller.limit <= 160        # 1,000/s x 0.1 s = 100 in flight, with headroom
@@ -39,17 +45,17 @@ def test_auto_grows_to_what_the_budget_and_the_latency_need():
 
 def test_it_never_grows_past_its_bound_or_without_waiting_requests():
     clock = Clock()
-    controller = Controller(ConcurrencyPolicy(maximum=64), budget=lambda: 1000.0, clock=clock)
+    controller = Controller(ConcurrencyPolicy(maximum=64), budget=lambda: 1000.0, clock=clock, cpu=clock.cpu)
     run(controller, clock, 10.0, latency=0.3)
     assert controller.limit == 64
-    idle = Controller(ConcurrencyPolicy(), budget=lambda: 1000.0, clock=clock)
+    idle = Controller(ConcurrencyPolicy(), budget=lambda: 1000.0, clock=clock, cpu=clock.cpu)
     run(idle, clock, 5.0, latency=0.1, starved=False)       # the reader is the bottleneck
     assert idle.limit == 8
 
 
 def test_a_429_or_5xx_cuts_it_and_it_waits_before_growing_again():
     clock = Clock()
-    controller = Controller(ConcurrencyPolicy(), budget=lambda: 1000.0, clock=clock)
+    controller = Controller(ConcurrencyPolicy(), budget=lambda: 1000.0, clock=clock, cpu=clock.cpu)
     run(controller, clock, 5.0, latency=0.1)
     before = controller.limit
     run(controller, clock, 0.6, latency=0.1, congested=True)
@@ -64,7 +70,7 @@ def test_a_429_or_5xx_cuts_it_and_it_waits_before_growing_again():
 
 def test_rising_latency_shrinks_it():
     clock = Clock()
-    controller = Controller(ConcurrencyPolicy(), budget=lambda: 1000.0, clock=clock)
+    controller = Controller(ConcurrencyPolicy(), budget=lambda: 1000.0, clock=clock, cpu=clock.cpu)
     run(controller, clock, 5.0, latency=0.05)
     before = controller.limit
     run(controller, clock, 3.0, latency=0.5)                 # ten times slower: Braze is queueing
@@ -73,7 +79,7 @@ def test_rising_latency_shrinks_it():
 
 def test_an_integer_pins_it_whatever_happens():
     clock = Clock()
-    controller = Controller(ConcurrencyPolicy(pinned=16), budget=lambda: 1000.0, clock=clock)
+    controller = Controller(ConcurrencyPolicy(pinned=16), budget=lambda: 1000.0, clock=clock, cpu=clock.cpu)
     run(controller, clock, 5.0, latency=0.1)
     run(controller, clock, 2.0, latency=0.1, congested=True)
     run(controller, clock, 2.0, latency=1.0)
@@ -85,20 +91,50 @@ def test_a_growth_that_raises_no_pace_is_undone_and_held():
     """A sink on loopback answers in a millisecond, so the budget "needs" hundreds in flight; but
     the pace is bound by this machine's CPU: growing brings nothing, and is undone."""
     clock = Clock()
-    controller = Controller(ConcurrencyPolicy(), budget=lambda: 100_000.0, clock=clock)
+    controller = Controller(ConcurrencyPolicy(), budget=lambda: 100_000.0, clock=clock, cpu=clock.cpu)
     run(controller, clock, 0.6, latency=0.001, rate=2000.0)
     grown = controller.limit
     assert grown > 8                                          # tried: requests wait, pace below budget
-    run(controller, clock, 0.6, latency=0.001, rate=2000.0)  # the same pace with more in flight
+    run(controller, clock, 1.1, latency=0.001, rate=2000.0)  # the same pace with more in flight
     assert controller.limit == 8                              # undone
     run(controller, clock, FUTILE_HOLD_S - 1.0, latency=0.001, rate=2000.0)
     assert controller.limit == 8                              # and held
 
 
-def test_a_growth_that_raises_the_pace_is_kept():
+def test_a_growth_that_raises_the_pace_is_kept_judged_after_its_ramp():
     clock = Clock()
-    controller = Controller(ConcurrencyPolicy(), budget=lambda: 1000.0, clock=clock)
-    run(controller, clock, 0.6, latency=0.1)                  # 8 in flight: 80 requests/s
+    controller = Controller(ConcurrencyPolicy(), budget=lambda: 1000.0, clock=clock, cpu=clock.cpu)
+    run(controller, clock, 0.1, latency=0.1)                  # 8 in flight: 80 requests/s
     grown = controller.limit
+    assert grown > 8                            # decided once the first 8 requests came back
+    # the interval it grew in: its first requests come back only after a latency, and the reading
+    # thread fills the new slots meanwhile, so the pace is a fraction of what the limit carries
+    run(controller, clock, 0.5, latency=0.1, rate=grown / 0.1 * 0.3)
+    assert controller.limit == grown                          # not judged on that interval
     run(controller, clock, 0.6, latency=0.1)                  # Little's law: the pace follows the limit
-    assert controller.limit >= grown > 8
+    assert controller.limit >= grown
+
+
+def test_a_growth_keeps_only_what_the_pace_it_reached_uses():
+    """The budget asks for ~376 in flight at 3 ms; the pace rose, but to what 20 in flight carry."""
+    clock = Clock()
+    controller = Controller(ConcurrencyPolicy(), budget=lambda: 100_000.0, clock=clock, cpu=clock.cpu)
+    run(controller, clock, 0.6, latency=0.003, rate=1000.0)
+    assert controller.limit > 300                                # 100,000/s x 3 ms x 1.25
+    run(controller, clock, 1.1, latency=0.003, rate=5000.0)     # 5,000/s x 3 ms = 15 in flight
+    assert 8 < controller.limit <= 25
+    kept = controller.limit
+    run(controller, clock, FUTILE_HOLD_S - 1.0, latency=0.003, rate=5000.0)
+    assert controller.limit <= kept
+
+
+def test_no_growth_while_the_tool_itself_is_the_bottleneck():
+    """A process that uses a core's worth of CPU is bounded by itself (one Python process, the
+    GIL): more requests in flight would not raise the pace, whatever the latency asks for."""
+    clock = Clock(busy=0.95)
+    controller = Controller(ConcurrencyPolicy(), budget=lambda: 100_000.0, clock=clock, cpu=clock.cpu)
+    run(controller, clock, 5.0, latency=0.003)
+    assert controller.limit == 8
+    clock.busy = 0.5                # the same job, now waiting on the sink: it grows again
+    run(controller, clock, 2.0, latency=0.003)
+    assert controller.limit > 8

@@ -6,6 +6,7 @@ import collections
 import threading
 import time
 
+import pytest
 from e2e_support import objects, retries_logged
 
 ATTRS = {"mode": "user_track", "track_record_type": "user_profile_attributes"}
@@ -178,13 +179,15 @@ def test_requests_per_second_is_held(job, sandbox):
     assert len(stamps) / duration >= 160
 
 
-def test_same_user_rows_keep_their_order_under_concurrency(job, sandbox):
+@pytest.mark.parametrize("concurrency", [16, "auto"])
+def test_same_user_rows_keep_their_order_under_concurrency(job, sandbox, concurrency):
     lines = []
     for step in range(40):
         for user in range(60):
             lines.append(f"u{user},{step}\n")
     job.write("u.csv", "external_id,step\n" + "".join(lines))
-    job.config(**ATTRS, **FAST_RETRIES, concurrency=16, batch_size=10, input={"path": "u.csv", "columns": {"step": "long"}})
+    job.config(**ATTRS, **FAST_RETRIES, concurrency=concurrency, batch_size=10,
+               input={"path": "u.csv", "columns": {"step": "long"}})
     sandbox.set_faults(fail_rate=0.2, seed=11)
     run = job.run()
     assert run.code == 0, run.output

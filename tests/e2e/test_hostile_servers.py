@@ -71,14 +71,17 @@ def test_sigterm_waits_a_short_grace_for_requests_in_flight_then_writes_the_repo
 
 
 def test_one_batch_out_of_retries_fails_its_rows_and_the_job_goes_on(job, sandbox):
-    _users(job, 750)
+    # one user's 750 updates: each batch waits for the one before it, so the first batch, parked
+    # between its attempts, is the one the three 503s answer
+    job.write("u.csv", "external_id,n\n" + "".join(f"u1,{i}\n" for i in range(1, 751)))
     job.config(**ATTRS, **FAST, concurrency=1, maximum_retries=2, input={"path": "u.csv"})
-    sandbox.set_faults(script=[{"status": 503}] * 3)           # the first batch: three 503s in a row
+    sandbox.set_faults(script=[{"status": 503}] * 3)
     run = job.run()
     assert run.code == 1, run.output[-2000:]
     r = run.report
     assert (r["rows_read"], r["rows_delivered"], r["rows_failed"]) == (750, 675, 75)
     assert {x["row"] for x in run.rejected} == set(range(1, 76))
+    assert sandbox.user("u1")["attributes"]["n"] == "750"   # the later rows were sent after the failed ones
     assert all("not delivered after 3 attempts; last: HTTP 503" in x["reason"] for x in run.rejected)
 
 
