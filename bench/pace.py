@@ -12,7 +12,8 @@ what the server saw. Each scenario prints its figures and whether its target is 
 - limit: the sandbox keeping /users/track's 3,000 requests per 3 s, 100 ms: elapsed <= rows /
   75,000 x 1.1 + 2 s, and 429s only in the first 3 seconds;
 - hourly: requests_per_hour 36,000 (10/s): spread evenly, no second over twice the pace;
-- two: two jobs at once against one limited sandbox: the sum within the limit, shares within 2x;
+- two: two jobs at once against one limited sandbox: the sum within the limit (no 429, and after
+  the bucket's 3,000 of burst at most its 1,000/s), shares within 2x;
 - faults: 2% 503 and 0.5% dropped connections, 100 ms: >= 85% of the fault-free pace, every row
   accounted for, duplicates only from requests of unknown fate;
 - memory: concurrency 256 pinned, 100 ms: peak RSS and CPU per row.
@@ -91,12 +92,12 @@ def per_second(stats: dict[str, Any], status: int | None = 201) -> Counter[int]:
     return Counter(int(t - start) for t in times)
 
 
-def max_window(stats: dict[str, Any], statuses: tuple[int | None, ...] = (201,)) -> int:
-    """The most requests (of these statuses) in any 1-second window."""
+def max_window(stats: dict[str, Any], statuses: tuple[int | None, ...] = (201,), seconds: float = 1.0) -> int:
+    """The most requests (of these statuses) in any window of `seconds`."""
     times = sorted(t for t, s in stats["requests"] if s in statuses)
     best, j = 0, 0
     for i, t in enumerate(times):
-        while times[j] <= t - 1.0:
+        while times[j] <= t - seconds:
             j += 1
         best = max(best, i - j + 1)
     return best
@@ -168,9 +169,16 @@ def two_jobs(out: Path, rows: int) -> list[dict[str, Any]]:
     fair = max(rates) <= 2 * min(rates)
     sent = max_window(stats, (201, 429))
     accepted = max_window(stats)
+    # within the limit as the sandbox keeps it (Braze's bucket: 3,000 of burst, 1,000/s after):
+    # no 429 at all, and the pace after the burst at most the bucket's 1,000/s
+    start = min(t for t, _ in stats["requests"])
+    refused = sum(1 for _, status in stats["requests"] if status == 429)
+    after = [t for t, status in stats["requests"] if status == 201 and t >= start + 3.0]
+    later = len(after) / max(max(after, default=start) - (start + 3.0), 1e-9) if len(after) > 1 else 0.0
     return [show("two jobs, one limited sandbox", {
-        "rows/s each": rates, "429s": [r["retries"] for r in reports], "max 1 s accepted": accepted,
-        "max 1 s sent (with 429s)": sent}, fair and accepted <= 1050 and all(r["status"] == "success" for r in reports))]
+        "rows/s each": rates, "429s": refused, "requests/s after the burst": round(later),
+        "max 1 s accepted": accepted, "max 1 s sent (with 429s)": sent},
+        fair and refused == 0 and later <= 1050 and all(r["status"] == "success" for r in reports))]
 
 
 def faults(out: Path, rows: int) -> list[dict[str, Any]]:

@@ -33,10 +33,14 @@ SQL_ONLY = ("url", "url_file", "query_timeout_seconds")
 
 
 def infer_format(path: str | None) -> str | None:
-    """The input format a path's extension implies, or None."""
+    """The input format a path's extension implies, or None; a compression suffix (`.gz`, `.bz2`,
+    `.xz`: sources/files.py reads those by content) is looked through: `users.jsonl.gz` is jsonl."""
     if not path or path == "-":
         return None
-    return EXTENSIONS.get(Path(path).suffix.lower())
+    name = Path(path)
+    if name.suffix.lower() in (".gz", ".bz2", ".xz"):
+        name = name.with_suffix("")
+    return EXTENSIONS.get(name.suffix.lower())
 
 
 def input_format(raw: Mapping[str, Any]) -> str:

@@ -176,7 +176,7 @@ class Attempts:
         answered = outcome.status is not None
         self._tally.request(unknown_fate=outcome.kind is Kind.UNKNOWN_FATE, latency_s=latency if answered else None)
         sending.unknown = sending.unknown or outcome.kind is Kind.UNKNOWN_FATE
-        self._controller.answered(latency, outcome.kind in CONGESTION)
+        self._controller.answered(latency, outcome.kind in CONGESTION, outcome.kind is Kind.RATE_LIMITED)
         rate = outcome.rate
         pacer.observe(rate.limit, rate.remaining, rate.reset_in)
         action = ACTIONS[outcome.kind]

@@ -8,8 +8,10 @@ With `concurrency: auto` the limit is what the rate budget and the measured late
   least latency seen). The latency it plans with is the 90th percentile of the latest answers,
   not their median: a token bucket's tokens are lost while every slot waits on a slow answer,
   so the limit must cover the slow ones too;
-- it is cut by `CUT` at once on a 429, a 5xx or a lost connection (once per interval), and may
-  not grow again for `COOL_OFF_S`;
+- it is cut by `CUT` on a 429, or when more than `SCATTERED` of an interval's answers are 5xx or
+  lost connections (once per interval), and may not grow again for `COOL_OFF_S`. A few scattered
+  faults are a property of their batches (retried on their own), not a sign that Braze is
+  overloaded: cut on every one, 2% of 503s kept a job at a sixth of its pace;
 - it shrinks when the latency rises past `QUEUEING` × the least latency seen (Braze queues what
   we send: more in flight would only wait longer), or when it is well above what is needed;
 - it does not grow while this process uses a core's worth of CPU (`CPU_BOUND`): the pace is
@@ -40,6 +42,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
+SCATTERED = 0.1     # 5xx / lost connections up to this share of an interval's answers: faults, not congestion
 CUT = 0.7           # the limit after a congestion signal, as a share of the limit before
 COOL_OFF_S = 2.0    # no growth for this long after a cut
 RISING = 1.5        # latency over this multiple of the least seen: do not grow
@@ -86,7 +89,8 @@ class Controller:
         self._least = math.inf
         self._next = clock() + policy.interval_s
         self._cool_until = 0.0
-        self._congested = False
+        self._congested = 0             # 5xx and lost connections in this interval
+        self._rate_limited = False      # a 429 in this interval
         self._starved = False           # a request waited for a slot in this interval
         self._answers = 0               # answers in this interval
         self._trial: tuple[int, float, float] | None = None     # after a growth: the limit and pace
@@ -108,12 +112,14 @@ class Controller:
         """A request had to wait for a slot: more in flight might have helped."""
         self._starved = True
 
-    def answered(self, latency_s: float, congested: bool) -> None:
-        """One answer came back after `latency_s`; `congested`: a 429, a 5xx or a lost connection."""
+    def answered(self, latency_s: float, congested: bool, rate_limited: bool = False) -> None:
+        """One answer came back after `latency_s`; `congested`: a 429, a 5xx or a lost connection
+        (`rate_limited`: a 429, which speaks for the whole bucket)."""
         with self._lock:
             self._answers += 1
             if congested:
-                self._congested = True
+                self._congested += 1
+                self._rate_limited = self._rate_limited or rate_limited
             else:
                 self._latencies.append(latency_s)
             now = self._clock()
@@ -144,13 +150,14 @@ class Controller:
         self._interval_start = now
         self._cpu_start = cpu
         self._answers = 0
-        self._congested = self._starved = False
+        self._congested = 0
+        self._rate_limited = self._starved = False
 
     def _next_limit(self, now: float, pace: float, latency: float | None, slow: float | None,
                     busy: float) -> int:
         limit, most = self._limit, self._policy.maximum
         trial = self._trial
-        if self._congested:
+        if self._rate_limited or self._congested > SCATTERED * max(self._answers, 1):
             self._trial = None
             self._cool_until = now + COOL_OFF_S
             return max(1, math.floor(limit * CUT))

@@ -21,15 +21,19 @@ class Clock:
 
 
 def run(controller: Controller, clock: Clock, seconds: float, latency: float, *, congested: bool = False,
-        starved: bool = True, rate: float | None = None) -> None:
-    """Answers at `rate` per second (the limit / latency, Little's law, when not given)."""
+        starved: bool = True, rate: float | None = None, fault_every: int = 0, rate_limited: bool = False) -> None:
+    """Answers at `rate` per second (the limit / latency, Little's law, when not given); all of
+    them congested, or every `fault_every`-th one."""
     end = clock.now + seconds
+    n = 0
     while clock.now < end:
         per_second = rate if rate is not None else controller.limit / latency
         clock.now += 1 / per_second
         if starved:
             controller.waited()
-        controller.answered(latency, congested)
+        n += 1
+        fault = congested or bool(fault_every and n % fault_every == 0)
+        controller.answered(latency, fault, rate_limited and fault)
 
 
 def test_auto_grows_to_what_the_budget_and_the_latency_need():
@@ -66,6 +70,19 @@ def test_a_429_or_5xx_cuts_it_and_it_waits_before_growing_again():
     assert controller.limit == cut                           # cooling off
     run(controller, clock, 5.0, latency=0.1)
     assert controller.limit > cut                            # and it grows back
+
+
+def test_scattered_5xx_are_not_congestion_but_a_429_is():
+    """2% of answers 503 or dropped: those batches are retried on their own, the limit holds.
+    One 429 with Braze's headers speaks for the whole bucket: cut."""
+    clock = Clock()
+    controller = Controller(ConcurrencyPolicy(), budget=lambda: 1000.0, clock=clock, cpu=clock.cpu)
+    run(controller, clock, 5.0, latency=0.1)
+    before = controller.limit
+    run(controller, clock, 5.0, latency=0.1, fault_every=50)
+    assert controller.limit >= before
+    run(controller, clock, 1.1, latency=0.1, fault_every=500, rate_limited=True)
+    assert controller.limit <= before * 0.7 + 1
 
 
 def test_rising_latency_shrinks_it():
