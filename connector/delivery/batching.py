@@ -79,17 +79,12 @@ def sendable(entry: Entry) -> bool:
 class Batcher:
     """Open batches per request array; hands back each batch as soon as it is full."""
 
-    __slots__ = ("_max_objects", "_open", "_clock", "_close_at")
+    __slots__ = ("_max_objects", "_open", "_clock")
 
     def __init__(self, max_objects: int, clock: Callable[[], float] = time.monotonic) -> None:
         self._max_objects = max_objects
         self._open: dict[str, Batch] = {}
         self._clock = clock
-        self._close_at = max_objects
-
-    def close_first_at(self, objects: int) -> None:
-        """Close the next batch at `objects` (then full ones again): see Batchers.stagger."""
-        self._close_at = max(1, min(objects, self._max_objects))
 
     def add(self, array: str, entry: Entry, key: str = "") -> Batch | None:
         """Add an entry of the user `key`; return the batch if this filled it."""
@@ -99,9 +94,8 @@ class Batcher:
         entries = batch.entries
         entries.append(entry)
         batch.keys.append(key)
-        if len(entries) >= self._close_at:
+        if len(entries) >= self._max_objects:
             del self._open[array]
-            self._close_at = self._max_objects
             return batch
         return None
 

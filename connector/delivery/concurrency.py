@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 SCATTERED = 0.1     # 5xx / lost connections up to this share of an interval's answers: faults, not congestion
+FEW = 2             # ... and never fewer than this: one 503 among the first 8 answers says nothing
 CUT = 0.7           # the limit after a congestion signal, as a share of the limit before
 COOL_OFF_S = 2.0    # no growth for this long after a cut
 RISING = 1.5        # latency over this multiple of the least seen: do not grow
@@ -157,7 +158,7 @@ class Controller:
                     busy: float) -> int:
         limit, most = self._limit, self._policy.maximum
         trial = self._trial
-        if self._rate_limited or self._congested > SCATTERED * max(self._answers, 1):
+        if self._rate_limited or self._congested > max(SCATTERED * self._answers, FEW):
             self._trial = None
             self._cool_until = now + COOL_OFF_S
             return max(1, math.floor(limit * CUT))

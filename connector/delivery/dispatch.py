@@ -124,12 +124,15 @@ class Delivery:
             self._held = False
 
     def _groups_for(self, limit: int) -> int:
-        """How many batchers fill batches: twice the requests allowed in flight (a power of two,
-        8 at least, up to `most`). The batches of one batcher follow each other when a user's
-        rows straddle two of them (an input sorted by user), so the batchers bound the requests
-        in flight then; and each holds one partial batch per array, so a job at 8 in flight keeps
-        16 of them in memory, not 512."""
-        return min(self._most, 1 << max(3, (2 * limit - 1).bit_length()))
+        """How many batchers fill batches: as many as the requests allowed in flight (a power of
+        two, 16 at least, up to `most`). The batches of one batcher follow each other when a
+        user's rows straddle two of them (an input sorted by user), so the batchers bound the
+        requests in flight then; and each holds one partial batch per array, so a job at 8 in
+        flight keeps 16 of them in memory, not 512. Measured (bench/pace.py, bench/run.py):
+        twice the limit cost 4% of the pace at 100 ms in partial batches (512 of them at each
+        regroup); a floor of 64 cost 14% at a loopback sink; fewer than 16 at the start left
+        users with many rows in chains of batches that held the first growth back."""
+        return min(self._most, max(16, 1 << (limit - 1).bit_length()))
 
     def _regroup(self) -> None:
         """Follow the limit with the batchers in use. The open batches are closed first: a user
@@ -144,7 +147,6 @@ class Delivery:
         of batches when users have many rows, as 290 of them did at 16 batchers in 0.25 s)."""
         self._wake(self._schedule.merge(self._open.flush()))
         self._groups = self._groups_for(self.controller.limit)
-        self._open.stagger(self._groups, self._policy.max_objects)
 
     def _room_for(self) -> int:
         """Batches closed and not yet settled that the reading thread may run ahead by: a few per

@@ -36,14 +36,6 @@ class Batchers:
     def __init__(self, most: int, max_objects: int, clock: Callable[[], float]) -> None:
         self.batchers = [Batcher(max_objects, clock) for _ in range(most)]
 
-    def stagger(self, used: int, max_objects: int) -> None:
-        """The first batches of the `used` batchers close at 1/used, 2/used, ... of the object
-        limit. Batchers fed at one rate fill at one pace: started together (after a regroup, all
-        empty), 512 of them would close nothing until 512 x 75 rows were read, then all at once,
-        and the senders would wait ~0.4 s for the first of them."""
-        for n, batcher in enumerate(self.batchers[:used], 1):
-            batcher.close_first_at(max_objects * n // used)
-
     def stale(self, opened_before: float) -> list[Batch]:
         """Take the partial batches that waited since before `opened_before`."""
         return [batch for batcher in self.batchers for batch in batcher.take_stale(opened_before)]
