@@ -3,7 +3,7 @@
 urllib3 makes the connection (TLS verified against the system's CAs and SSL_CERT_FILE, the
 CONNECT tunnel of HTTPS_PROXY unless NO_PROXY names the host); the exchange on it is ours: one
 `sendall` of the request's head and body, and the answer read by the standard library's
-`http.client.HTTPResponse`. Why not urllib3's `urlopen`: its pool, header checks and response
+`http.client.HTTPResponse` (its head by a few lines of ours: `_Answer`). Why not urllib3's `urlopen`: its pool, header checks and response
 wrapping cost ~130 µs of CPU per request against ~27 µs for this (`python bench/stages.py`,
 "client"), and at Braze's 1,000-2,000 requests/s that is the difference between the senders
 sharing the GIL with the reading thread and starving it. The client notices a stale kept-alive
@@ -115,6 +115,59 @@ def _cause(exc: BaseException) -> BaseException:
     return exc
 
 
+MAX_HEAD_LINES = 100        # header lines of one answer, as http.client allows
+MAX_LINE = 65536
+
+
+class _Answer(http.client.HTTPResponse):
+    """http.client's answer reader, but with the head read by a few lines of ours: http.client
+    hands the head to the email package's parser, which cost ~45% of a sender's CPU (py-spy
+    over `bench/run.py`, ~7% of a loopback job's GIL). The body (Content-Length, chunked with
+    extensions and trailers, read to the connection's end) is http.client's own."""
+
+    def begin(self) -> None:
+        while True:     # ends at the first answer that is not 100 Continue (bounded by the deadline)
+            version, status, reason = self._read_status()      # type: ignore[attr-defined]
+            if status != http.client.CONTINUE:
+                break
+            _head_lines(self.fp)
+        if not version.startswith("HTTP/1."):
+            raise http.client.UnknownProtocol(version)
+        self.code = self.status = status
+        self.reason = reason.strip()
+        self.version = 10 if version == "HTTP/1.0" else 11
+        headers = http.client.HTTPMessage()
+        for line in _head_lines(self.fp):
+            name, colon, value = line.decode("iso-8859-1").partition(":")
+            if colon:       # a line without one (a folded or broken header) carries nothing we read
+                headers[name.strip()] = value.strip()
+        self.headers = self.msg = headers
+        self.chunked = (headers.get("transfer-encoding") or "").lower() == "chunked"
+        self.chunk_left = None
+        self.will_close = self._check_close()       # type: ignore[attr-defined]
+        self.length = None
+        length = headers.get("content-length")
+        if length and not self.chunked and length.strip().isdigit():    # else: read to the end, as http.client does
+            self.length = int(length)
+        if status in (http.client.NO_CONTENT, http.client.NOT_MODIFIED) or 100 <= status < 200:
+            self.length = 0
+        if not self.will_close and not self.chunked and self.length is None:
+            self.will_close = True      # the body ends with the connection
+
+
+def _head_lines(fp: Any) -> list[bytes]:
+    """The header lines of one answer, up to the blank line that ends them."""
+    lines: list[bytes] = []
+    for _ in range(MAX_HEAD_LINES + 1):
+        line = fp.readline(MAX_LINE + 1)
+        if len(line) > MAX_LINE:
+            raise http.client.LineTooLong("header line")
+        if line in (b"\r\n", b"\n", b""):
+            return lines
+        lines.append(line.rstrip(b"\r\n"))
+    raise http.client.HTTPException(f"got more than {MAX_HEAD_LINES} headers")
+
+
 def _read_all(response: http.client.HTTPResponse) -> bytes:
     """The whole body, up to MAX_ANSWER_BYTES; a body shorter than its Content-Length raises
     IncompleteRead (an HTTPException)."""
@@ -194,7 +247,7 @@ class BrazeClient:
             sock.sendall(b"POST " + path.encode("ascii") + b" HTTP/1.1\r\n" + self._head
                          + str(len(body)).encode("ascii") + b"\r\n\r\n" + body)
             phase = Phase.ANSWER
-            response = http.client.HTTPResponse(sock, method="POST")
+            response = _Answer(sock, method="POST")
             try:
                 response.begin()
                 data = _read_all(response)
