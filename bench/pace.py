@@ -192,12 +192,15 @@ def faults(out: Path, rows: int) -> list[dict[str, Any]]:
     share = rate(r) / max(rate(base), 1)
     extra = stats["objects_received"] - rows
     accounted = r["rows_read"] == r["rows_delivered"] + r["rows_skipped"] + r["rows_rejected"] + r["rows_failed"]
+    # every copy beyond the first comes from a request of unknown fate, and the report counts those
+    # rows (a row whose request was lost twice is stored three times, and counted once)
+    maybe = r.get("rows_maybe_duplicated") or 0
+    copies_explained = extra == maybe == 0 or 0 < maybe <= extra <= r["requests_unknown_fate"] * 75
     return [show("2% 503 + 0.5% dropped, 100 ms", {
         "rows/s": rate(r), "fault-free rows/s": rate(base), "share": f"{share:.0%}", "retries": r["retries"],
         "unknown fate": r["requests_unknown_fate"], "extra objects stored": extra,
         "rows_maybe_duplicated": r.get("rows_maybe_duplicated")},
-        share >= 0.85 and accounted and r["rows_delivered"] == rows and extra <= r["requests_unknown_fate"] * 75
-        and extra == r.get("rows_maybe_duplicated"))]
+        share >= 0.85 and accounted and r["rows_delivered"] == rows and copies_explained)]
 
 
 def memory(out: Path, rows: int, old: str | None) -> list[dict[str, Any]]:
