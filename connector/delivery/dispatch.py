@@ -59,6 +59,7 @@ class Delivery:
         self.controller = Controller(policy.concurrency, pacer.rate, clock)
         self._most = policy.concurrency.most
         self._groups = self._groups_for(self.controller.limit)     # batchers in use: see submit
+        self._chained = False       # a batch closed waiting for another: see _target_groups
         self._queue_depth = policy.queue_depth
         self._open = Batchers(self._most, policy.max_objects, clock)
         self._batchers = self._open.batchers
@@ -113,7 +114,9 @@ class Delivery:
             with self._lock:        # closed under _hand: the flusher cannot close a later batch of its users first
                 if self._schedule.close(batch):
                     self._wake(1)
-                if self._groups != self._groups_for(self.controller.limit):
+                elif not self._chained:
+                    self._chained = True    # it waits for an earlier batch: users have several rows
+                if self._groups != self._target_groups():
                     self._regroup_held()
         # Held back only here, as a batch closes (once per batch, not per row): only the reading
         # thread's closing batches make the queue grow past the room.
@@ -134,19 +137,28 @@ class Delivery:
         users with many rows in chains of batches that held the first growth back."""
         return min(self._most, max(16, 1 << (limit - 1).bit_length()))
 
+    def _target_groups(self) -> int:
+        """The batchers to use now: fewer as soon as the limit falls, more only once a batch has
+        closed waiting for an earlier one (`_chained`: users have several rows, and each
+        batcher's batches may form a chain). Users of one row each never wait, and then the 16
+        batchers of the start do for any number in flight: regrouping to 256 fresh ones left the
+        senders idle while all of them filled their first batch, and cost their partial batches
+        (bench/pace.py attributes at 300 ms: 79% -> 87% of the budget)."""
+        most = self._groups_for(self.controller.limit)
+        return most if self._chained else min(self._groups, most)
+
     def _regroup(self) -> None:
         """Follow the limit with the batchers in use. The open batches are closed first: a user
         moved to another batcher must not have a row closed there before its earlier rows."""
-        if self._groups != self._groups_for(self.controller.limit):
+        if self._groups != self._target_groups():
             with self._hand, self._lock:
                 self._regroup_held()
 
     def _regroup_held(self) -> None:
-        """_regroup with both locks held: at once when a batch closes after the limit moved (the
-        beat comes only every TICK_S; meanwhile the room would fill the old batchers, each a chain
-        of batches when users have many rows, as 290 of them did at 16 batchers in 0.25 s)."""
+        """_regroup with both locks held: at once when a batch closes (the beat comes every TICK_S;
+        meanwhile the room would fill the old batchers: 290 batches in 16 chains in 0.25 s)."""
         self._wake(self._schedule.merge(self._open.flush()))
-        self._groups = self._groups_for(self.controller.limit)
+        self._groups = self._target_groups()
 
     def _room_for(self) -> int:
         """Batches closed and not yet settled that the reading thread may run ahead by: a few per
