@@ -8,43 +8,28 @@ benchmark can count requests per second window.
 
 from __future__ import annotations
 
-import json
-import signal
-import sys
-import threading
 import gc
-import time
+import json
+import sys
 from typing import Any
 
+from sandbox_sink import serve_recorded  # noqa: E402 - bench/ is this script's folder
+
+from connector.memory import GC_THRESHOLDS
 from connector.sandbox import Sandbox
 
 
 def main(argv: list[str]) -> int:
     # The sink must not be what is measured: its own full GC collections (a list of every
     # request's arrival grows here) held the GIL for up to ~100 ms, which the exporter saw as
-    # Braze's latency. The exporter's process tunes its GC the same way (connector/memory.py).
+    # Braze's latency. It tunes its GC as the exporter's process does (connector/memory.py).
     gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
+    gc.set_threshold(*GC_THRESHOLDS)
     port, key, stats_path = int(argv[0]), argv[1], argv[2]
     options = json.loads(open(argv[3], encoding="utf-8").read())
     seen: list[tuple[float, int | None]] = []
-    lock = threading.Lock()
-    sandbox = Sandbox(api_key=key, port=port, sink=True, users_rps=1e9,
-                      **{"track_rps": 1e9, **options})
-    serve = sandbox.app.serve
-
-    def recording(*args: Any, **kwargs: Any) -> Any:
-        arrived = time.time()
-        reply = serve(*args, **kwargs)
-        with lock:
-            seen.append((arrived, None if reply.drop else reply.status))
-        return reply
-
-    sandbox.app.serve = recording  # type: ignore[method-assign]
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    with sandbox:
-        stopped.wait(timeout=24 * 3600)
+    sandbox = Sandbox(api_key=key, port=port, sink=True, users_rps=1e9, **{"track_rps": 1e9, **options})
+    serve_recorded(sandbox, lambda arrived, reply: seen.append((arrived, None if reply.drop else reply.status)))
     stats = sandbox.stats()
     with open(stats_path, "w", encoding="utf-8") as f:
         json.dump({"requests": seen, "objects_received": stats["objects_received"]}, f)
