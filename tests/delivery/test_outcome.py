@@ -4,6 +4,7 @@ import socket
 import threading
 
 import pytest
+from support.ports import free_port
 
 from connector.braze.client import BrazeClient
 from connector.braze.outcome import Kind, Phase, classify_failure, classify_response
@@ -50,14 +51,8 @@ def test_rate_headers_epoch_and_seconds_forms():
     assert parse_rate_headers({"X-RateLimit-Reset": "soon"}, NOW).reset_in is None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_refused_connection_is_retryable_not_unknown():
-    client = BrazeClient(f"http://127.0.0.1:{_free_port()}", "k", timeout_s=2)
+    client = BrazeClient(f"http://127.0.0.1:{free_port()}", "k", timeout_s=2)
     assert client.post("/users/track", b"{}").kind is Kind.RETRY
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import socket
 
 from e2e_support import API_KEY
+from support.ports import free_port
 
 ATTRS = {"mode": "user_track", "track_record_type": "user_profile_attributes"}
 
@@ -42,9 +42,7 @@ def test_check_finds_a_header_that_cannot_serve_the_mode(job, sandbox):
 
 
 def test_check_with_an_unreachable_endpoint(job):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     job.write("u.csv", "external_id\nu1\n")
     job.config(**ATTRS, endpoint=f"http://127.0.0.1:{port}", input={"path": "u.csv"})
     proc = job.cli("check", "--config", "config.yml")

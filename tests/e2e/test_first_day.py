@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
+
+from support.ports import free_port
 
 ATTRS = {"mode": "user_track", "track_record_type": "user_profile_attributes"}
 EVENTS = {"mode": "user_track", "track_record_type": "custom_events"}
@@ -79,9 +80,7 @@ def test_preview_needs_no_api_key(job):
 
 
 def test_check_says_the_key_was_not_checked_and_strict_fails(job):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     job.write("u.csv", "external_id\nu1\n")
     job.config(**ATTRS, endpoint=f"http://127.0.0.1:{port}", input={"path": "u.csv"})
     lenient = job.cli("check", "--config", "config.yml")

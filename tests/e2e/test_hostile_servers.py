@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import pytest
 
 from e2e_support import API_KEY, Job
 from hostile import Hostile
+from support.ports import free_port
 
 ATTRS = {"mode": "user_track", "track_record_type": "user_profile_attributes"}
 EVENTS = {"mode": "user_track", "track_record_type": "custom_events"}
@@ -86,9 +86,7 @@ def test_one_batch_out_of_retries_fails_its_rows_and_the_job_goes_on(job, sandbo
 
 
 def test_a_dead_braze_stops_the_job_fast(tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]                            # nothing listens there any more
+    port = free_port()                            # nothing listens there any more
     job = Job(tmp_path, None)
     _users(job, 100_000)
     job.config(**ATTRS, **FAST, endpoint=f"http://127.0.0.1:{port}", concurrency=2, maximum_retries=3,

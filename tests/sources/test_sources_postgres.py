@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from source_helpers import spec
-from support.postgres import READER_PASSWORD, Postgres, free_port
+from support.ports import free_port
+from support.postgres import READER_PASSWORD, Postgres
 
 from connector.config import InputSettings, Secret
 from connector.errors import ConfigError, InputError, InvalidRow

@@ -12,7 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from e2e.e2e_support import API_KEY, Job, Run, objects
-from support.postgres import READER_PASSWORD, Postgres, free_port
+from support.ports import free_port
+from support.postgres import READER_PASSWORD, Postgres
 
 from connector.sandbox import Sandbox
 

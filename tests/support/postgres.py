@@ -13,7 +13,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -23,6 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 import psycopg
+from support.ports import free_port
 
 SUPERUSER = "postgres"
 READER, READER_PASSWORD = "reader", "rd-S3cret-Pw-91f2"   # the role the product connects as
@@ -58,12 +58,6 @@ def _server_user() -> pwd.struct_passwd | None:
         except KeyError:
             continue
     raise PostgresMissing("running as root, and neither a postgres nor a nobody user exists to run the server")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)

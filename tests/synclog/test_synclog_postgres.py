@@ -8,7 +8,8 @@ import time
 import uuid
 from pathlib import Path
 
-from support.postgres import READER_PASSWORD, Postgres, _run, _server_user, bin_dir, free_port, running_postgres
+from support.ports import free_port
+from support.postgres import READER_PASSWORD, Postgres, _run, _server_user, bin_dir, running_postgres
 from synclog_support import API_KEY, Job, users_csv
 
 from connector.sandbox import Sandbox

@@ -1,0 +1,12 @@
+"""A loopback port that nothing listens on (the moment it is returned): for servers the tests
+start, and for endpoints that must refuse connections."""
+
+from __future__ import annotations
+
+import socket
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
