@@ -19,11 +19,12 @@ With `concurrency: auto` the limit is what the rate budget and the measured late
   only slow the reading thread down — at a sink on loopback, growing from 8 to 30 in flight cost
   a sixth of the pace and doubled the memory (bench/README.md);
 - a growth is a trial, judged on the pace of an interval that began once its requests had time
-  to come back (`JUDGE_AFTER` latencies): if the pace is not `GAIN` × the pace before it, the limit goes
-  back and may not grow for `FUTILE_HOLD_S`; if it rose but uses less than `TRIM` of the requests in flight
-  allowed (pace × latency), the limit comes down to what it uses, and may not grow for as long. Something else bounds the pace then (the
-  reading thread, this machine's CPU, a sink on loopback answering in microseconds), and more
-  threads would only cost memory and the GIL.
+  to come back (`JUDGE_AFTER` latencies): if the pace is not `GAIN` × the pace before it, the
+  limit goes back and may not grow for `FUTILE_HOLD_S`; if it rose but uses less than `TRIM` of
+  the requests in flight allowed (pace × latency), the limit comes down to what it uses, and may
+  not grow for as long. Something else bounds the pace then (the reading thread, this machine's
+  CPU, a sink on loopback answering in microseconds), and more threads would only cost memory
+  and the GIL.
 
 The first decision comes as soon as the first requests have come back, not after an interval:
 at 300 ms per answer, that is what a job of a few seconds gains most from.
@@ -40,7 +41,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 SCATTERED = 0.1     # 5xx / lost connections up to this share of an interval's answers: faults, not congestion
 FEW = 2             # ... and never fewer than this: one 503 among the first 8 answers says nothing
@@ -54,7 +55,15 @@ GAIN = 1.1          # a growth must raise the pace by this much to be kept
 JUDGE_AFTER = 3.0   # latencies after a growth before the interval it is judged on: its requests are back
 FUTILE_HOLD_S = 10.0    # no growth for this long after one that raised nothing
 TRIM = 0.5          # a growth whose pace uses less than this share of it is cut to what it uses
-CPU_BOUND = 0.9         # CPU seconds per second over an interval at which the tool is the bottleneck
+CPU_BOUND = 0.9     # CPU seconds per second over an interval at which the tool is the bottleneck
+
+
+class Trial(NamedTuple):
+    """A growth on trial: the limit and the pace before it, and when it is judged."""
+
+    before: int
+    pace: float
+    judged_at: float
 
 
 @dataclass(frozen=True)
@@ -94,8 +103,7 @@ class Controller:
         self._rate_limited = False      # a 429 in this interval
         self._starved = False           # a request waited for a slot in this interval
         self._answers = 0               # answers in this interval
-        self._trial: tuple[int, float, float] | None = None     # after a growth: the limit and pace
-        # before it, and when it is judged
+        self._trial: Trial | None = None
         self._interval_start = clock()
         self._cpu_start = cpu()
         self._first = True              # the first decision comes once the first requests are back
@@ -163,17 +171,17 @@ class Controller:
             self._cool_until = now + COOL_OFF_S
             return max(1, math.floor(limit * CUT))
         if trial is not None:
-            if now < trial[2]:
+            if now < trial.judged_at:
                 return limit                            # its requests are still on their way
             self._trial = None
-            if pace < GAIN * trial[1]:
+            if pace < GAIN * trial.pace:
                 self._cool_until = now + FUTILE_HOLD_S      # more in flight raised nothing: undo it
-                return trial[0]
+                return trial.before
             if slow is not None:        # keep what the pace reached uses (Little's law), not what was asked
                 used = math.ceil(pace * slow * HEADROOM) + 1
                 if used < TRIM * limit:
                     self._cool_until = now + FUTILE_HOLD_S  # the rest raised nothing: not again soon
-                    return max(trial[0], used)
+                    return max(trial.before, used)
         if latency is None or slow is None or now < self._cool_until:
             return limit
         budget = self._budget()
@@ -185,7 +193,7 @@ class Controller:
             if grown > limit:
                 # judged on an interval that starts once the first of its requests came back:
                 # the one it starts in holds the ramp (no answer for a latency), not its pace
-                self._trial = (limit, pace, now + self._policy.interval_s + JUDGE_AFTER * latency)
+                self._trial = Trial(limit, pace, now + self._policy.interval_s + JUDGE_AFTER * latency)
             return grown
         if limit > 1.5 * need:
             return max(need, math.floor(limit * 0.9))
