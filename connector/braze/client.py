@@ -3,8 +3,8 @@
 urllib3 makes the connection (TLS verified against the system's CAs and SSL_CERT_FILE, the
 CONNECT tunnel of HTTPS_PROXY unless NO_PROXY names the host); the exchange on it is ours: one
 `sendall` of the request's head and body, and the answer read by the standard library's
-`http.client.HTTPResponse` (its head by a few lines of ours: `_Answer`). Why not urllib3's `urlopen`: its pool, header checks and response
-wrapping cost ~130 µs of CPU per request against ~27 µs for this (`python bench/stages.py`,
+`http.client.HTTPResponse` (its head by a few lines of ours: `_Answer`). Why not urllib3's
+`urlopen`: its pool, header checks and response wrapping cost ~130 µs of CPU per request against ~27 µs for this (`python bench/stages.py`,
 "client"), and at Braze's 1,000-2,000 requests/s that is the difference between the senders
 sharing the GIL with the reading thread and starving it. The client notices a stale kept-alive
 connection before reusing it (the server closed it: it is readable) and records how far each
@@ -50,22 +50,18 @@ def _proxy_url(scheme: str, host: str) -> str | None:
 def connection_pool(base_url: str, timeout_s: float) -> urllib3.HTTPConnectionPool:
     """A urllib3 pool of one connection to the host of base_url (TLS verified, HTTPS_PROXY honoured),
     for a request where a few hundred microseconds do not matter (the run's notice)."""
-    parts = urllib.parse.urlsplit(base_url)
-    https = parts.scheme == "https"
-    host = parts.hostname or ""
-    port = parts.port or (443 if https else 80)
+    target = _Dial(base_url, timeout_s)     # where to, and through which proxy: as the client's
     timeout = urllib3.Timeout(connect=timeout_s, read=timeout_s)
     options: dict[str, Any] = {"maxsize": 1, "block": False, "timeout": timeout, "retries": False}
-    if https:
-        options["ssl_context"] = ssl.create_default_context()
-    proxy = _proxy_url(parts.scheme, host)
-    if proxy is None:
-        cls = urllib3.HTTPSConnectionPool if https else urllib3.HTTPConnectionPool
-        return cls(host, port, **options)
-    split = urllib.parse.urlsplit(proxy)
+    if target.https:
+        options["ssl_context"] = target.context
+    if target.proxy is None:
+        cls = urllib3.HTTPSConnectionPool if target.https else urllib3.HTTPConnectionPool
+        return cls(target.host, target.port, **options)
+    split = urllib.parse.urlsplit(target.proxy)
     manager = urllib3.ProxyManager(f"{split.scheme}://{split.hostname}:{split.port or 8080}", num_pools=1,
                                    proxy_headers=_proxy_auth(split), **options)
-    return manager.connection_from_host(host, port, scheme="https")
+    return manager.connection_from_host(target.host, target.port, scheme="https")
 
 
 def _proxy_auth(split: urllib.parse.SplitResult) -> dict[str, str] | None:
@@ -83,22 +79,22 @@ class _Dial:
         parts = urllib.parse.urlsplit(base_url)
         self.https = parts.scheme == "https"
         self.host = parts.hostname or ""
-        self.port = parts.port or (443 if self.https else 80)
         default = 443 if self.https else 80
+        self.port = parts.port or default
         self.host_header = self.host if self.port == default else f"{self.host}:{self.port}"
         self._timeout = min(timeout_s, CONNECT_TIMEOUT_S)
-        self._context = ssl.create_default_context() if self.https else None
-        self._proxy = _proxy_url(parts.scheme, self.host)
+        self.context = ssl.create_default_context() if self.https else None
+        self.proxy = _proxy_url(parts.scheme, self.host)
 
     def __call__(self) -> HTTPConnection:
         if not self.https:
             return HTTPConnection(self.host, self.port, timeout=self._timeout)
-        if self._proxy is None:
-            return HTTPSConnection(self.host, self.port, timeout=self._timeout, ssl_context=self._context)
-        split = urllib.parse.urlsplit(self._proxy)
+        if self.proxy is None:
+            return HTTPSConnection(self.host, self.port, timeout=self._timeout, ssl_context=self.context)
+        split = urllib.parse.urlsplit(self.proxy)
         conn = HTTPSConnection(split.hostname or "", split.port or 8080, timeout=self._timeout,
-                               ssl_context=self._context, proxy=parse_url(self._proxy),
-                               proxy_config=ProxyConfig(self._context, False, None, None))
+                               ssl_context=self.context, proxy=parse_url(self.proxy),
+                               proxy_config=ProxyConfig(self.context, False, None, None))
         conn.set_tunnel(self.host, self.port, headers=_proxy_auth(split))
         return conn
 
