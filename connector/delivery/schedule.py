@@ -1,7 +1,7 @@
 """Which batch may go out next: each user's rows in input order, every other batch side by side.
 
-The reading thread fills batches through a few batchers (as many as the requests allowed in
-flight need: connector/delivery/dispatch.py routes each user to one); a full batch is closed. A
+The reading thread fills batches through a few batchers (connector/delivery/dispatch.py routes
+each user to one, and says how many); a full batch is closed. A
 closed batch waits for the earlier batches, not yet settled, that hold a row of one of its users,
 and for no other. So one user's rows go out one request after another, in input order (they share
 an array too: the mode and the kind of identifier decide it), while batches of other users go out
