@@ -28,14 +28,16 @@ class _Bucket:
         self.tokens = capacity
         self.stamp = now
 
-    def wait_for_token(self, now: float) -> float:
-        """Take a token if there is one (returns 0), else the seconds until there will be."""
+    def reserve(self, now: float) -> float:
+        """Take the next token, now or to come: the seconds until it is due (0: now). Tokens to
+        come are a debt (the tokens go below 0) that the refill pays off in order, so each
+        caller's token is its own and no two callers wait for the same one."""
         self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
-        if self.tokens >= 1 - 1e-9:     # tolerance: float sums of refills land just under 1
-            self.tokens -= 1
+        self.tokens -= 1
+        if self.tokens >= -1e-9:        # tolerance: float sums of refills land just under a whole token
             return 0.0
-        return (1 - self.tokens) / self.rate
+        return -self.tokens / self.rate
 
 
 FLOOR = 0.02    # the slowest the job goes when Braze says its limit is nearly used up: 2% of the budget
@@ -83,24 +85,40 @@ class Pacer:
 
     def acquire(self, give_up_at: float | None = None) -> bool:
         """Wait for a slot. False if it would come after `give_up_at` (a clock value), or if the
-        pacer was stopped."""
-        while not self._stopped.is_set():     # ends: each pass takes a token or sleeps until one is due
+        pacer was stopped.
+
+        Each caller reserves its own token and sleeps once, until it is due. When each slept
+        until the next token and took it if still there, every token woke all the waiting
+        senders and all but one slept again: at 300 requests in flight, tens of wake-ups per
+        request, and the reading thread lost the GIL to them (bench/README.md)."""
+        while not self._stopped.is_set():     # ends: a pass reserves a token, or sleeps out a pause
             with self._lock:
                 now = self._clock()
                 self._current(now)
                 wait = self._paused_until - now
-                if wait <= 0:
-                    wait = self._second.wait_for_token(now)
-                    if wait == 0 and self._hour is not None:
-                        wait = self._hour.wait_for_token(now)
-                        if wait > 0:
-                            self._second.tokens += 1   # give back: not sent this time
-                    if wait == 0:
-                        return True
+                reserved = wait <= 0
+                if reserved:
+                    wait = self._second.reserve(now)
+                    if self._hour is not None:
+                        wait = max(wait, self._hour.reserve(now))
+                    if give_up_at is not None and now + wait > give_up_at:
+                        self._give_back()
+                        return False
             if give_up_at is not None and now + wait > give_up_at:
                 return False
-            self._sleep(wait)
+            if wait > 0:
+                self._sleep(wait)
+            if reserved:
+                with self._lock:    # a pause that began while it slept holds it too (its token is spent)
+                    if self._paused_until <= self._clock():
+                        return not self._stopped.is_set()
         return False
+
+    def _give_back(self) -> None:
+        """Return the token just reserved (the lock is held): it is not used."""
+        self._second.tokens += 1
+        if self._hour is not None:
+            self._hour.tokens += 1
 
     def pause(self, seconds: float) -> None:
         """The server asked for a pause: hold every sender of this bucket for `seconds`."""

@@ -62,6 +62,24 @@ def test_pacer_holds_the_rate_in_every_window():
         assert i - j + 1 <= 210
 
 
+def test_senders_waiting_at_once_each_sleep_once_until_their_own_token():
+    """Seven senders ask at the same instant (the clock does not move while they sleep): the
+    bucket's five tokens go at once, and the next two wait 10 and 20 ms, once each. When each
+    slept until the next token and retook it, every token woke them all."""
+    clock = FakeClock()
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        assert len(slept) <= 3, "a sender slept twice"
+
+    pacer = Pacer(PacingPolicy(per_second=100), clock=clock, sleep=sleep)
+    assert all(pacer.acquire() for _ in range(7))
+    assert slept == pytest.approx([0.01, 0.02])
+    assert not pacer.acquire(give_up_at=clock.now + 0.02)      # its token would come at 30 ms: given back
+    assert pacer.acquire() and slept[-1] == pytest.approx(0.03)
+
+
 def test_pacer_hourly_budget():
     clock = FakeClock()
     pacer = Pacer(PacingPolicy(per_second=1000, per_hour=3600), clock=clock, sleep=clock.sleep)
