@@ -157,3 +157,26 @@ def test_no_growth_while_the_tool_itself_is_the_bottleneck():
     clock.busy = 0.5                # the same job, now waiting on the sink: it grows again
     run(controller, clock, 2.0, latency=0.003)
     assert controller.limit > 8
+
+
+def test_before_the_first_answer_the_limit_follows_the_clock_and_stops_at_the_answer():
+    """No answer after 0.1 s: the latency is at least 0.1 s, so the budget needs at least 100 in
+    flight; the limit grows with the clock until an answer comes, and not before a request waits."""
+    clock = Clock()
+    controller = Controller(ConcurrencyPolicy(), budget=lambda: 1000.0, clock=clock, cpu=clock.cpu)
+    clock.now = 0.05
+    assert controller.tick() == 8                   # nothing waited for a slot yet
+    controller.waited()
+    clock.now = 0.15
+    assert controller.tick() == 8 + 125             # 1,000/s x 0.1 s x 1.25 of headroom
+    assert controller.opening
+    clock.now = 0.3
+    controller.answered(0.25, congested=False)
+    assert not controller.opening
+    assert controller.limit == 8 + 125              # what it had reached
+    clock.now = 0.4
+    assert controller.tick() == 8 + 125             # the clock no longer moves it
+    pinned = Controller(ConcurrencyPolicy(pinned=8), budget=lambda: 1000.0, clock=clock, cpu=clock.cpu)
+    pinned.waited()
+    clock.now = 1.0
+    assert pinned.tick() == 8
