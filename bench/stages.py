@@ -25,7 +25,7 @@ from bench_measure import KEY, write_config  # noqa: E402
 from bench_sinks import Sink  # noqa: E402
 from connector.braze.client import BrazeClient  # noqa: E402
 from connector.config import load_config  # noqa: E402
-from connector.delivery.batching import Batcher  # noqa: E402
+from connector.delivery.schedule import CLOSED, Schedule  # noqa: E402
 from connector.pipeline import prepare  # noqa: E402
 from connector.rows import Entry  # noqa: E402
 from connector.sources import open_source  # noqa: E402
@@ -78,13 +78,18 @@ def main(argv: list[str] | None = None) -> int:
         for _, r in rows():
             encode(writer.build(r).body).encode("utf-8")
 
+    def batched(schedule: Schedule) -> None:
+        """Each batch the schedule closes encoded and settled at once (no Braze, no threads)."""
+        batch = schedule.take()
+        batch.body()
+        schedule.done(batch)
+
     def build_batch() -> None:
-        batcher = Batcher(case.per_request)
+        schedule = Schedule(case.per_request, time.monotonic)
         for i, r in rows():
             item = writer.build(r)
-            batch = batcher.add(item.array, Entry(i, r, item.body))
-            if batch is not None:
-                batch.body()
+            if schedule.add(item.array, Entry(i, r, item.body), item.key) == CLOSED:
+                batched(schedule)
 
     def cell_rows() -> Iterator[tuple[int, Any]]:
         source = open_source(settings.input)
@@ -107,19 +112,18 @@ def main(argv: list[str] | None = None) -> int:
             encode_cells.encode(cells)
 
     def fast_batch() -> None:
-        batcher = Batcher(case.per_request)
+        schedule = Schedule(case.per_request, time.monotonic)
         for i, cells in cell_rows():
             key, body = encode_cells.encode(cells)
-            batch = batcher.add(encode_cells.array, Entry(i, cells, body))
-            if batch is not None:
-                batch.body()
+            if schedule.add(encode_cells.array, Entry(i, cells, body), key) == CLOSED:
+                batched(schedule)
 
     print(f"{args.case}, {n:,} rows, single thread, µs per row (cumulative):")
     base = timed("csv.reader over the file (floor)", n, csv_only)
     r = timed("source: open_source(...) iterated", n, read)
     b = timed("source + writer.build", n, build)
     e = timed("source + build + encode each object (job's encoder)", n, build_encode)
-    bb = timed("source + build + Batcher.add + Batch.body() (the product's path)", n, build_batch)
+    bb = timed("source + build + Schedule.add + Batch.body() (the product's path)", n, build_batch)
     try:
         import orjson
     except ImportError:
@@ -134,16 +138,17 @@ def main(argv: list[str] | None = None) -> int:
     else:
         c = timed("fast path: source.cells() iterated", n, read_cells)
         f = timed("fast path: cells + the writer's cell encoder", n, fast)
-        fb = timed("fast path: + Batcher.add + Batch.body() (the product's path)", n, fast_batch)
+        fb = timed("fast path: + Schedule.add + Batch.body() (the product's path)", n, fast_batch)
         print(f"  => per stage: cells {c:.2f}, encode {f - c:.2f}, batching {fb - f:.2f}")
     with Sink("nginx", KEY) as sink:
         client = BrazeClient(sink.url, KEY, timeout_s=30)
-        batcher, bodies = Batcher(case.per_request), []
+        schedule, bodies = Schedule(case.per_request, time.monotonic), []
         for i, r in rows():
             item = writer.build(r)
-            batch = batcher.add(item.array, Entry(i, r, item.body))
-            if batch is not None:
+            if schedule.add(item.array, Entry(i, r, item.body), item.key) == CLOSED:
+                batch = schedule.take()
                 bodies.append(batch.body())
+                schedule.done(batch)
             if len(bodies) >= args.requests:
                 break
         t0 = time.perf_counter()

@@ -1,9 +1,9 @@
-"""Group objects into requests within Braze's per-request object limit; encode each batch once."""
+"""A request's objects (filled by connector/delivery/schedule.py within Braze's per-request limit),
+encoded once."""
 
 from __future__ import annotations
 
 import json
-import time
 from typing import Any, Callable
 
 from connector.rows import Entry
@@ -30,7 +30,7 @@ def array_body(array: str, bodies: list[Any]) -> bytes:
 class Batch:
     """The objects of one request, all of one array, and the user keys of their rows."""
 
-    __slots__ = ("array", "entries", "opened", "keys", "waits", "then", "sending", "_payload")
+    __slots__ = ("array", "entries", "opened", "keys", "sending", "_payload")
 
     def __init__(self, array: str, entries: list[Entry] | None = None, opened: float = 0.0,
                  keys: list[str] | None = None) -> None:
@@ -38,8 +38,6 @@ class Batch:
         self.entries: list[Entry] = entries if entries is not None else []
         self.opened = opened            # when its first entry came (the batcher's clock)
         self.keys: list[str] = keys if keys is not None else []     # one per entry; schedule.py
-        self.waits = 0                  # earlier batches, not yet settled, that hold one of its users
-        self.then: list[Batch] = []     # later batches that wait for this one
         self.sending: Any = None        # its delivery state, once a sender took it (delivery/attempts.py)
         self._payload: bytes | None = None
 
@@ -74,37 +72,3 @@ def sendable(entry: Entry) -> bool:
     except (ValueError, UnicodeEncodeError):
         return False
     return True
-
-
-class Batcher:
-    """Open batches per request array; hands back each batch as soon as it is full."""
-
-    __slots__ = ("_max_objects", "_open", "_clock")
-
-    def __init__(self, max_objects: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self._max_objects = max_objects
-        self._open: dict[str, Batch] = {}
-        self._clock = clock
-
-    def add(self, array: str, entry: Entry, key: str = "") -> Batch | None:
-        """Add an entry of the user `key`; return the batch if this filled it."""
-        batch = self._open.get(array)
-        if batch is None:
-            batch = self._open[array] = Batch(array, opened=self._clock())
-        entries = batch.entries
-        entries.append(entry)
-        batch.keys.append(key)
-        if len(entries) >= self._max_objects:
-            del self._open[array]
-            return batch
-        return None
-
-    def take_stale(self, opened_before: float) -> list[Batch]:
-        """Hand back the open batches whose first entry came before `opened_before`."""
-        stale = [a for a, b in self._open.items() if b.opened < opened_before]
-        return [self._open.pop(a) for a in stale]
-
-    def flush(self) -> list[Batch]:
-        ready = [b for b in self._open.values() if b.entries]
-        self._open.clear()
-        return ready

@@ -1,24 +1,20 @@
-"""Which batch may go out next: each user's rows in input order, every other batch side by side.
+"""Which rows go out in which request: each user's rows in input order, every other user's side by side.
 
-The reading thread fills batches through a few batchers (connector/delivery/dispatch.py routes
-each user to one, and says how many); a full batch is closed. A
-closed batch waits for the earlier batches, not yet settled, that hold a row of one of its users,
-and for no other. So one user's rows go out one request after another, in input order (they share
-an array too: the mode and the kind of identifier decide it), while batches of other users go out
-side by side, whichever batcher filled them. Partial batches that waited too long (a slow input),
-and all of them at the end, are merged into as few requests as Braze's limit allows, a user's
-rows never split between two of them.
+Rows fill one open batch per array. When a batch closes (full, or partial once it waited too
+long, or at the end of the input) it holds its users until it is settled; a row of a held user
+is held too, in input order, and joins the open batch only once its user's batch is settled. So a
+user's rows go out one request after another, in input order (they share an array too: the mode
+and the kind of identifier decide it), and a closed batch never waits: it goes out as soon as a
+slot is free, side by side with every other.
 
-Why per user and not per lane of users (a hash of the key): with lanes, each batch of a lane
-waited for the one before it, so a merged batch of partial ones held up every lane it touched,
-and the batches of a group of lanes went out one at a time; at 100 ms per answer that kept the
-pace at a sixth of the budget (bench/README.md). A batch waits for a batch that was closed
-before it, never the other way round, so no batch ever waits for one that waits for it.
+Why rows are held and not batches: batches filled by a hash of the user key through a few
+batchers (lanes, later batchers per user) waited for the earlier batches holding one of their
+users. With users of several rows, consecutive batches of one batcher nearly always share a user,
+so they went one latency apart, in chains; at 300 ms per answer and ten rows per user that kept
+a second of a 300,000-row job at a tenth of its limit in flight (bench/README.md). Holding the
+rows instead leaves every batch free to go: only the rows that must wait, wait.
 
-Not thread-safe: delivery holds one lock around the open batches (the reading thread fills them,
-the flusher takes the stale ones) and another around the schedule (taken once per batch, by the
-reading thread when a batch closes and by the senders), so that the senders never contend with
-the reading thread row by row.
+Not thread-safe: delivery holds its lock around it (connector/delivery/dispatch.py).
 """
 
 from __future__ import annotations
@@ -26,52 +22,63 @@ from __future__ import annotations
 import collections
 from typing import Callable
 
-from connector.delivery.batching import Batch, Batcher
+from connector.delivery.batching import Batch
+from connector.rows import Entry
 
-
-class Batchers:
-    """The batches being filled (the reading thread's side): `most` batchers, of which delivery
-    uses as many as it needs now."""
-
-    def __init__(self, most: int, max_objects: int, clock: Callable[[], float]) -> None:
-        self.batchers = [Batcher(max_objects, clock) for _ in range(most)]
-
-    def stale(self, opened_before: float) -> list[Batch]:
-        """Take the partial batches that waited since before `opened_before`."""
-        return [batch for batcher in self.batchers for batch in batcher.take_stale(opened_before)]
-
-    def flush(self) -> list[Batch]:
-        """Take every partial batch (the end of the input, or before users move to other batchers)."""
-        return [batch for batcher in self.batchers for batch in batcher.flush()]
+CLOSED = 1      # Schedule.add: the row closed a batch, ready to send
+HELD = 2        # ... the row was held, and the held rows grew by a batch's worth
 
 
 class Schedule:
-    """The closed batches not yet settled, what each waits for, and the batches ready to be sent."""
+    """The open batches, the closed batches not yet settled, the rows held for their users'
+    batches, and the batches ready to be sent."""
 
-    def __init__(self, max_objects: int) -> None:
+    def __init__(self, max_objects: int, clock: Callable[[], float]) -> None:
         self._max = max_objects
-        self._holder: dict[str, Batch] = {}     # user key -> the latest closed, unsettled batch with its rows
+        self._clock = clock
+        self._open: dict[str, Batch] = {}          # array -> the batch being filled
+        self._holder: dict[str, Batch] = {}        # user key -> its closed batch, not yet settled
+        self._held: dict[str, list[tuple[str, Entry]]] = {}    # user key -> its rows waiting for it
+        self._held_rows = 0
         self._ready: collections.deque[Batch] = collections.deque()
-        self.pending = 0        # batches closed and not yet done
+        self._unsettled = 0      # batches closed and not yet done
 
-    def close(self, batch: Batch) -> int:
-        """Schedule a closed batch behind the batches holding its users; 1 if it is ready now."""
+    def add(self, array: str, entry: Entry, key: str) -> int:
+        """One row of the user `key`, in input order. CLOSED if it closed a batch (ready now),
+        HELD if the held rows grew by a batch's worth (the caller may wait for room), else 0."""
+        if key in self._holder:
+            rows = self._held.get(key)
+            if rows is None:
+                rows = self._held[key] = []
+            rows.append((array, entry))
+            self._held_rows += 1
+            return HELD if self._held_rows % self._max == 0 else 0
+        batch = self._open.get(array)
+        if batch is None:
+            batch = self._open[array] = Batch(array, opened=self._clock())
+        entries = batch.entries
+        entries.append(entry)
+        batch.keys.append(key)
+        if len(entries) >= self._max:
+            del self._open[array]
+            self._close(batch)
+            return CLOSED
+        return 0
+
+    def _close(self, batch: Batch) -> None:
         holder = self._holder
         for key in batch.keys:
-            earlier = holder.get(key)
-            if earlier is batch:
-                continue
             holder[key] = batch
-            if earlier is not None:
-                later = earlier.then
-                if not later or later[-1] is not batch:     # once per earlier batch
-                    later.append(batch)
-                    batch.waits += 1
-        self.pending += 1
-        if batch.waits:
-            return 0
+        self._unsettled += 1
         self._ready.append(batch)
-        return 1
+
+    def close_open(self, opened_before: float | None = None) -> int:
+        """Close the open batches (those opened before `opened_before`, if given): a slow input,
+        or the end of it. The number of batches closed (each ready)."""
+        arrays = [a for a, b in self._open.items() if opened_before is None or b.opened < opened_before]
+        for array in arrays:
+            self._close(self._open.pop(array))
+        return len(arrays)
 
     def take(self) -> Batch | None:
         """The next batch to send, if one is ready."""
@@ -84,48 +91,33 @@ class Schedule:
     def ready_count(self) -> int:
         return len(self._ready)
 
+    @property
+    def pending(self) -> int:
+        """What is in memory waiting to be settled, in batches: the closed ones and the held rows."""
+        return self._unsettled + self._held_rows // self._max
+
     def resume(self, batch: Batch) -> int:
-        """A batch taken earlier (and parked) is to be sent again first; its users still wait for it."""
+        """A batch taken earlier (and parked) is to be sent again first; its users stay held."""
         self._ready.appendleft(batch)
         return 1
 
     def done(self, batch: Batch) -> int:
-        """The batch is settled: its users move on. The number of batches that became ready."""
-        self.pending -= 1
-        holder = self._holder
+        """The batch is settled: its users' held rows join the open batches, in input order. The
+        number of batches that this closed."""
+        self._unsettled -= 1
+        holder, held = self._holder, self._held
+        closed = 0
         for key in batch.keys:
-            if holder.get(key) is batch:
-                del holder[key]
-        woken = 0
-        for later in batch.then:
-            later.waits -= 1
-            if not later.waits:
-                self._ready.append(later)
-                woken += 1
-        batch.then = []
-        return woken
-
-    def merge(self, partial: list[Batch]) -> int:
-        """Close `partial` as few batches per array as the object limit allows. A partial batch is
-        never split (one batcher holds all of a user's open rows), so a user's rows stay in one."""
-        woken = 0
-        by_array: dict[str, list[Batch]] = {}
-        for batch in partial:
-            by_array.setdefault(batch.array, []).append(batch)
-        for array, batches in by_array.items():
-            merged: Batch | None = None
-            for part in batches:
-                if merged is not None and len(merged.entries) + len(part.entries) > self._max:
-                    woken += self.close(merged)
-                    merged = None
-                if merged is None:
-                    merged = Batch(array, opened=part.opened)
-                merged.entries.extend(part.entries)
-                merged.keys.extend(part.keys)
-            if merged is not None:
-                woken += self.close(merged)
-        return woken
+            if holder.get(key) is not batch:
+                continue        # a user with several rows in it, released at its first
+            del holder[key]
+            rows = held.pop(key, None)
+            if rows:
+                self._held_rows -= len(rows)
+                for array, entry in rows:   # may close a batch that holds the user again: the rest is held
+                    closed += self.add(array, entry, key) == CLOSED
+        return closed
 
     def empty(self) -> bool:
-        """Nothing queued or in flight."""
-        return self.pending == 0
+        """Nothing open, held, queued or in flight."""
+        return not self._unsettled and not self._open

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from connector.delivery.batching import Batch, Batcher, sendable
+from connector.delivery.batching import Batch, sendable
+from connector.delivery.schedule import Schedule
 from connector.rows import Entry
 
 
@@ -12,21 +13,30 @@ def entry(n, size=10):
     return Entry(n, {"n": n}, {"external_id": "x" * size})
 
 
+def batches(schedule):
+    out = []
+    while (batch := schedule.take()) is not None:
+        out.append(batch)
+    return out
+
+
 def test_object_limit():
-    b = Batcher(max_objects=3)
-    ready = [batch for n in range(1, 8) if (batch := b.add("attributes", entry(n))) is not None]
-    assert [[e.row for e in batch.entries] for batch in ready] == [[1, 2, 3], [4, 5, 6]]
-    assert [[e.row for e in batch.entries] for batch in b.flush()] == [[7]]
-    assert b.flush() == []
+    s = Schedule(3, lambda: 0.0)
+    for n in range(1, 8):
+        s.add("attributes", entry(n), f"u{n}")
+    assert [[e.row for e in batch.entries] for batch in batches(s)] == [[1, 2, 3], [4, 5, 6]]
+    assert s.close_open() == 1 and [[e.row for e in batch.entries] for batch in batches(s)] == [[7]]
+    assert s.close_open() == 0
 
 
 def test_arrays_never_mix():
-    b = Batcher(max_objects=2)
-    b.add("external_ids", Entry(1, None, "a"))
-    b.add("braze_ids", Entry(2, None, "b"))
-    ready = b.add("external_ids", Entry(3, None, "c"))
-    assert json.loads(ready.body()) == {"external_ids": ["a", "c"]}
-    assert json.loads(b.flush()[0].body()) == {"braze_ids": ["b"]}
+    s = Schedule(2, lambda: 0.0)
+    s.add("external_ids", Entry(1, None, "a"), "a")
+    s.add("braze_ids", Entry(2, None, "b"), "b")
+    s.add("external_ids", Entry(3, None, "c"), "c")
+    assert [json.loads(b.body()) for b in batches(s)] == [{"external_ids": ["a", "c"]}]
+    s.close_open()
+    assert [json.loads(b.body()) for b in batches(s)] == [{"braze_ids": ["b"]}]
 
 
 def test_body_is_compact_utf8_and_encoded_once():
@@ -51,13 +61,14 @@ def test_halves_keep_order():
     assert first.rows == "2 rows, from row 1 to 2" and second.rows == "3 rows, from row 3 to 5"
 
 
-def test_stale_batches_are_handed_back_by_age():
+def test_stale_batches_are_closed_by_age():
     now = [10.0]
-    b = Batcher(max_objects=75, clock=lambda: now[0])
-    b.add("external_ids", Entry(1, None, "a"))
+    s = Schedule(75, lambda: now[0])
+    s.add("external_ids", Entry(1, None, "a"), "a")
     now[0] = 11.5
-    b.add("braze_ids", Entry(2, None, "b"))
-    b.add("external_ids", Entry(3, None, "c"))       # joins the older batch: its age is its first entry's
-    stale = b.take_stale(opened_before=11.0)
-    assert [(x.array, [e.row for e in x.entries]) for x in stale] == [("external_ids", [1, 3])]
-    assert [x.array for x in b.flush()] == ["braze_ids"]
+    s.add("braze_ids", Entry(2, None, "b"), "b")
+    s.add("external_ids", Entry(3, None, "c"), "c")     # joins the older batch: its age is its first entry's
+    assert s.close_open(opened_before=11.0) == 1
+    assert [(x.array, [e.row for e in x.entries]) for x in batches(s)] == [("external_ids", [1, 3])]
+    s.close_open()
+    assert [x.array for x in batches(s)] == ["braze_ids"]
