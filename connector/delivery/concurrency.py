@@ -34,6 +34,10 @@ opening: `initial` + the budget x the seconds since x `HEADROOM`), and the pacer
 the start, 7% of a 300,000-row job (bench/README.md). The first decision comes as soon as as
 many answers as the limit have come back, not after an interval.
 
+The same line tells a batch's own fault from a Braze in trouble for the retries
+(`quick_retry_s`): while the faults of this interval and the last are scattered and no 429 came,
+a 5xx or lost connection goes again after twice the median latency, not after TD's back-off.
+
 An integer pins the limit; the controller then only measures. `tests/delivery/test_concurrency.py`
 drives these rules with an injected clock.
 """
@@ -114,6 +118,7 @@ class Controller:
         self._first = True              # the first decision comes once the first requests are back
         self._opening = True            # no answer yet: the limit follows the clock (see tick)
         self._since: float | None = None    # when a request first waited for a slot
+        self._calm = True               # the last interval's faults were scattered (see quick_retry_s)
 
     @property
     def limit(self) -> int:
@@ -134,6 +139,20 @@ class Controller:
         self._starved = True
         if self._since is None:
             self._since = self._clock()
+
+    def quick_retry_s(self) -> float | None:
+        """How soon a batch may go again after a 5xx or a lost connection of its own: twice the
+        median latency, while the bucket's answers are otherwise fine (the faults of this
+        interval and the last one scattered, no 429); None (the back-off) otherwise."""
+        with self._lock:
+            calm = self._calm and not self._rate_limited and not self._congested_now()
+            if not calm or not self._latencies:
+                return None
+            return 2 * statistics.median(self._latencies)
+
+    def _congested_now(self) -> bool:
+        """More 5xx / lost connections in this interval than scattered faults explain."""
+        return self._congested > max(SCATTERED * self._answers, FEW)
 
     def answered(self, latency_s: float, congested: bool, rate_limited: bool = False) -> None:
         """One answer came back after `latency_s`; `congested`: a 429, a 5xx or a lost connection
@@ -173,6 +192,7 @@ class Controller:
         latency = statistics.median(self._latencies) if self._latencies else None
         if latency is not None:
             self._least = min(self._least, latency)
+        self._calm = not self._rate_limited and not self._congested_now()
         if policy.pinned is None:
             slow = statistics.quantiles(self._latencies, n=10)[-1] if len(self._latencies) > 1 else latency
             self._limit = self._next_limit(now, pace, latency, slow, busy)
@@ -188,7 +208,7 @@ class Controller:
                     busy: float) -> int:
         limit, most = self._limit, self._policy.maximum
         trial = self._trial
-        if self._rate_limited or self._congested > max(SCATTERED * self._answers, FEW):
+        if self._rate_limited or self._congested_now():
             self._trial = None
             self._cool_until = now + COOL_OFF_S
             return max(1, math.floor(limit * CUT))

@@ -21,8 +21,9 @@ class RetryPolicy:
     maximum_retries: resends after the first attempt. The n-th retry waits a random time in
     [base/2, base] with base = min(initial * 2**(n-1), maximum) — unless the server said how long
     to wait (Retry-After on a 429): then that, capped at `maximum_s`, plus up to 10% jitter so
-    the senders do not return at the same instant. A batch gives up once it has used
-    `maximum_retries` resends or would pass `total_s` seconds.
+    the senders do not return at the same instant; or the fault was the batch's own (`quick_s`:
+    delivery says so while the bucket's other answers are fine): then [quick/2, quick]. A batch
+    gives up once it has used `maximum_retries` resends or would pass `total_s` seconds.
     """
 
     maximum_retries: int = 6
@@ -30,10 +31,13 @@ class RetryPolicy:
     maximum_s: float = 32.0
     total_s: float = 600.0
 
-    def delay(self, retry_number: int, retry_after: float | None, rng: random.Random) -> float:
+    def delay(self, retry_number: int, retry_after: float | None, rng: random.Random,
+              quick_s: float | None = None) -> float:
         if retry_after is not None:
             return min(retry_after, self.maximum_s) * rng.uniform(1.0, 1.1)
         base = min(self.initial_s * (2 ** max(0, retry_number - 1)), self.maximum_s)
+        if quick_s is not None:
+            base = min(base, quick_s)
         return rng.uniform(base / 2, base)
 
     def allows(self, retry_number: int, elapsed_s: float, next_delay_s: float) -> bool:
@@ -54,11 +58,12 @@ class RetryState:
         """The clock time after which no attempt of this batch may start."""
         return self.started + self.policy.total_s
 
-    def increment(self, now: float, retry_after: float | None, rng: random.Random) -> tuple["RetryState", float]:
+    def increment(self, now: float, retry_after: float | None, rng: random.Random,
+                  quick_s: float | None = None) -> tuple["RetryState", float]:
         """After one more failed attempt: the new state and the wait before the next attempt.
         Raises RetriesExhausted when the policy allows no further attempt."""
         retries = self.retries + 1
-        wait = self.policy.delay(retries, retry_after, rng)
+        wait = self.policy.delay(retries, retry_after, rng, quick_s)
         if not self.policy.allows(retries, now - self.started, wait):
             raise RetriesExhausted(retries)
         return replace(self, retries=retries), wait

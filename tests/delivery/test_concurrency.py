@@ -180,3 +180,18 @@ def test_before_the_first_answer_the_limit_follows_the_clock_and_stops_at_the_an
     pinned.waited()
     clock.now = 1.0
     assert pinned.tick() == 8
+
+
+def test_a_fault_among_good_answers_is_retried_after_a_round_trip_a_storm_after_the_back_off():
+    clock = Clock()
+    controller = Controller(ConcurrencyPolicy(), budget=lambda: 1000.0, clock=clock, cpu=clock.cpu)
+    run(controller, clock, 1.0, latency=0.1, fault_every=50)        # 2% of 503s
+    assert controller.quick_retry_s() == 0.2                        # twice the median latency
+    run(controller, clock, 0.5, latency=0.1, fault_every=3)         # a third of them now
+    assert controller.quick_retry_s() is None                       # this interval is congested
+    run(controller, clock, 0.3, latency=0.1)                        # ... and the next follows the last
+    assert controller.quick_retry_s() is None
+    run(controller, clock, 1.0, latency=0.1)
+    assert controller.quick_retry_s() == 0.2
+    controller.answered(0.1, congested=True, rate_limited=True)    # a 429 speaks for the bucket
+    assert controller.quick_retry_s() is None

@@ -103,6 +103,15 @@ def test_pause_holds_everyone_and_give_up():
     assert clock.now >= 102.0
 
 
+def test_a_quick_retry_waits_about_a_round_trip_and_never_longer_than_the_back_off():
+    policy = RetryPolicy(maximum_retries=6, initial_s=1.0, maximum_s=32.0)
+    rng = random.Random(1)
+    assert all(0.1 <= policy.delay(n, None, rng, quick_s=0.2) <= 0.2 for n in (1, 2, 5))
+    short = RetryPolicy(initial_s=0.05)
+    assert all(0.025 <= short.delay(1, None, rng, quick_s=0.2) <= 0.05 for _ in range(20))
+    assert 30.0 <= policy.delay(1, 30.0, rng, quick_s=0.2) <= 33.0    # Braze's Retry-After wins
+
+
 def test_retry_state_is_a_value_that_counts_and_runs_out():
     from connector.delivery.retry import RetriesExhausted, RetryState
 

@@ -294,3 +294,40 @@ def test_sigint_while_waiting_on_stdin_stops_at_once(job, sandbox):
     assert proc.returncode == 1 and "interrupted" in stderr and "Traceback" not in stderr
     report = json.loads((job.folder / "report.json").read_text())
     assert (report["rows_read"], report["rows_delivered"], report["rows_failed"]) == (150, 150, 0)
+
+
+def _resend_gaps(sandbox):
+    """Seconds from each 503 to the answer of the next request carrying its first row."""
+    requests = sandbox.requests("/users/track")
+    gaps = []
+    for i, failed in enumerate(requests):
+        if failed["status"] == 503:
+            first = failed["body"]["attributes"][0]["external_id"]
+            again = next(r for r in requests[i + 1:]
+                         if any(a["external_id"] == first for a in r["body"]["attributes"]))
+            gaps.append(again["time"] - failed["time"])
+    return gaps
+
+
+def test_a_lone_503_goes_again_after_a_round_trip_a_storm_waits_the_back_off(job, sandbox):
+    """TD's back-off (1 s, then 2 s) is meant for a Braze in trouble; one 503 among good answers
+    is its batch's own and is resent at once, while a run of them gets the whole back-off."""
+    job.write("u.csv", "external_id\n" + "".join(f"u{i}\n" for i in range(1, 6001)))
+    job.config(**ATTRS, input={"path": "u.csv"})
+    sandbox.set_faults(latency_ms=20)
+    stop = threading.Event()
+    watcher = _when_requests_reach(sandbox, 30, lambda: sandbox.set_faults(script=[{"status": 503}]), stop)
+    try:
+        run = job.run(timeout=120)
+    finally:
+        stop.set()
+        watcher.join()
+    assert run.code == 0 and run.report["retries"] == 1, run.output[-2000:]
+    assert [gap < 0.3 for gap in _resend_gaps(sandbox)] == [True]
+
+    sandbox.reset(data=True)
+    sandbox.set_faults(latency_ms=20, script=[{"status": 503}] * 12)
+    run = job.run(timeout=120)
+    assert run.code == 0 and run.report["retries"] >= 12, run.output[-2000:]
+    gaps = _resend_gaps(sandbox)
+    assert len(gaps) >= 12 and min(gaps) >= 0.5          # [b/2, b] of initial_retry_interval_millis
