@@ -32,12 +32,11 @@ class Batch:
 
     __slots__ = ("array", "entries", "opened", "keys", "sending", "_payload")
 
-    def __init__(self, array: str, entries: list[Entry] | None = None, opened: float = 0.0,
-                 keys: list[str] | None = None) -> None:
+    def __init__(self, array: str, entries: list[Entry] | None = None, opened: float = 0.0) -> None:
         self.array = array
         self.entries: list[Entry] = entries if entries is not None else []
-        self.opened = opened            # when its first entry came (the batcher's clock)
-        self.keys: list[str] = keys if keys is not None else []     # one per entry; schedule.py
+        self.opened = opened            # when its first entry came (the schedule's clock)
+        self.keys: list[str] = []       # one per entry, filled by connector/delivery/schedule.py
         self.sending: Any = None        # its delivery state, once a sender took it (delivery/attempts.py)
         self._payload: bytes | None = None
 

@@ -6,7 +6,7 @@ batch goes out as soon as it closes. Sender threads, each with its own connectio
 take whichever batch is ready, as many at once as the concurrency controller allows
 (connector/delivery/concurrency.py); more senders are started as the limit grows. A batch that
 must wait before its next attempt is parked, not slept on: its sender takes other work, and only
-the batches of its users wait. Every row handed in ends in `outcomes` exactly once.
+its users' later rows wait. Every row handed in ends in `outcomes` exactly once.
 """
 
 from __future__ import annotations
@@ -216,8 +216,6 @@ class Delivery:
                             self._wake(self._schedule.resume(sending.batch))
                         else:
                             self._wake(schedule.done(sending.batch))
-                            if self._closing and not self._busy and not schedule.has_ready():
-                                self._wake(schedule.close_open())   # the last request out: see _flush_idle
                             # batch <-> sending is a cycle: broken now, the batch and its rows are
                             # freed at once, not by the cyclic GC (which, at a million rows, cost
                             # ~15% of the run and held every settled row until it ran)
@@ -256,7 +254,8 @@ class Delivery:
                     # The input has ended: the rows that were held go out a beat after their
                     # release, gathered, rather than in a request per answer (a 300 ms job of
                     # 4,000 requests closed 200 more then) or once the last request is back (a
-                    # latency more).
+                    # latency more). The only place that closes them after finish(): a sender
+                    # waits for this beat rather than close them itself.
                     self._wake(self._schedule.close_open())
                 elif not self._held:      # a slow input, not one held back: send what waited
                     self._wake(self._schedule.close_open(self._clock() - wait))

@@ -101,11 +101,10 @@ class Pacer:
                     wait = self._second.reserve(now)
                     if self._hour is not None:
                         wait = max(wait, self._hour.reserve(now))
-                    if give_up_at is not None and now + wait > give_up_at:
+                if give_up_at is not None and now + wait > give_up_at:
+                    if reserved:
                         self._give_back()
-                        return False
-            if give_up_at is not None and now + wait > give_up_at:
-                return False
+                    return False
             if wait > 0:
                 self._sleep(wait)
             if reserved:
