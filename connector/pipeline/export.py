@@ -70,12 +70,11 @@ def _sync_log(plan: Plan, run_id: str, dry_run: bool) -> Any:
     settings = plan.settings.sync_log
     if settings is None or dry_run:
         return None
-    from connector.synclog.syncdb import open_database   # SQLAlchemy: only when a sync log is asked for
+    from connector.synclog.syncdb import open_with_tables   # SQLAlchemy: only when a sync log is asked for
     from connector.synclog.synclog import SyncLog
 
-    db = open_database(settings)
+    db = open_with_tables(settings)
     try:
-        db.ensure_tables()
         return SyncLog(db, settings, run_id=run_id, mode=plan.card.mode, record_type=plan.card.record_type,
                        keys=plan.card.keys)
     except BaseException:
