@@ -12,7 +12,7 @@ from typing import Any, Sequence
 from connector.memory import lean
 from connector.workers.guard import hold_signals, ignore_signals, release_signals, restore_signals
 from connector.version import __version__
-from connector.errors import ConnectorError, UsageError, exhausted
+from connector.errors import EXHAUSTED, ConnectorError, UsageError, exhausted
 
 log = logging.getLogger("braze_export")
 
@@ -93,7 +93,7 @@ def _settings(args: argparse.Namespace, extra: dict[str, Any] | None = None, off
         overrides["input"] = {"path": args.input}
     try:
         return load_config(args.config, settings_json=layers or None, overrides=overrides, offline=offline)
-    except (MemoryError, RecursionError) as exc:     # a config nested thousands of levels deep
+    except EXHAUSTED as exc:     # a config nested thousands of levels deep
         raise exhausted(exc, "reading the config") from None
 
 
@@ -165,7 +165,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return 1
     except BrokenPipeError:
         return 1
-    except (MemoryError, RecursionError) as exc:    # run reports its own; this is for the other commands
+    except EXHAUSTED as exc:    # run reports its own; this is for the other commands
         log.error("%s", exhausted(exc, f"running braze-export {args.command}"))
         return 1
 

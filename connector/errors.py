@@ -91,6 +91,9 @@ class StateBusy(JobError):
     """Another run holds the state file (its lock)."""
 
 
+EXHAUSTED = (MemoryError, RecursionError)     # what `exhausted` turns into a JobError
+
+
 def exhausted(error: BaseException, doing: str) -> JobError:
     """The JobError for a MemoryError or RecursionError that struck while `doing` (e.g. "reading the
     input after row 41"): what ran out, what the job was doing, and what may help."""

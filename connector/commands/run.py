@@ -13,7 +13,7 @@ import sys
 from typing import Any, Callable
 
 from connector.config import Settings
-from connector.errors import ConfigError, ConnectorError, JobError, UsageError, exhausted
+from connector.errors import EXHAUSTED, ConfigError, ConnectorError, JobError, UsageError, exhausted
 from connector.outcomes.ledger import Ledger
 from connector.pipeline.outputs import check_outputs, ready_to_write
 from connector.outcomes.report import summary, warnings, write_report
@@ -24,8 +24,6 @@ from connector.sources import open_source
 from connector.workers.guard import Guard, accounted
 
 log = logging.getLogger("braze_export")
-
-EXHAUSTED = (MemoryError, RecursionError)
 
 
 def finish(result: JobResult, report_path: str | None, shown_rejects: str | None = None) -> int:

@@ -7,7 +7,7 @@ import itertools
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from connector.delivery import Delivery
-from connector.errors import InvalidRow, RowAborted, exhausted
+from connector.errors import EXHAUSTED, InvalidRow, RowAborted, exhausted
 from connector.keys import UserKey, row_key
 from connector.outcomes import Outcomes, refused
 from connector.outcomes.ledger import Ledger
@@ -64,7 +64,7 @@ class Pump:
             except StopIteration:
                 self.exhausted = self._limit is None or taken < self._limit
                 return
-            except (MemoryError, RecursionError) as exc:    # the row was not read: nothing to settle
+            except EXHAUSTED as exc:    # the row was not read: nothing to settle
                 raise exhausted(exc, f"reading the input after row {n}") from None
             finally:
                 self.reading = False
@@ -76,7 +76,7 @@ class Pump:
                     submit(hit[0], array, entry)
                 else:
                     one(n, record if decode is None or type(record) is not list else decode(record))
-            except (MemoryError, RecursionError) as exc:
+            except EXHAUSTED as exc:
                 # the row may have been settled or not: the caller gives it an outcome if it has none
                 raise exhausted(exc, f"making the object of row {n}") from None
             if delivery.error is not None:

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from connector.config import Settings
 from connector.delivery import Delivery
-from connector.errors import ConnectorError, JobError, exhausted
+from connector.errors import EXHAUSTED, ConnectorError, JobError, exhausted
 from connector.logs import setup_logging
 from connector.memory import lean
 from connector.modes import card_for
@@ -95,7 +95,7 @@ def worker_main(spec: WorkerSpec, board: Board, conn: Any) -> None:
             result = _job(spec, board, guard, watch)
         except KeyboardInterrupt:       # before the job's delivery existed: nothing was sent
             result = failed_before_start(JobError("interrupted"), watch.ledger)
-        except (MemoryError, RecursionError) as exc:
+        except EXHAUSTED as exc:
             result = failed_before_start(exhausted(exc, f"running worker {spec.index}"), watch.ledger)
         guard.settle()
         watch.finish()

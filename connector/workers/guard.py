@@ -17,7 +17,7 @@ import threading
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable
 
-from connector.errors import JobError, exhausted
+from connector.errors import EXHAUSTED, JobError, exhausted
 
 if TYPE_CHECKING:
     from connector.pipeline import JobResult
@@ -129,7 +129,7 @@ class Guard:
             raise KeyboardInterrupt
 
     def _thread_died(self, args: threading.ExceptHookArgs) -> None:
-        if not isinstance(args.exc_value, (MemoryError, RecursionError)):
+        if not isinstance(args.exc_value, EXHAUSTED):
             if self._hook is not None:      # a bug: its traceback is wanted
                 self._hook(args)
             return
