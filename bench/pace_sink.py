@@ -8,14 +8,13 @@ benchmark can count requests per second window.
 
 from __future__ import annotations
 
-import gc
 import json
 import sys
 from typing import Any
 
 from sandbox_sink import serve_recorded  # noqa: E402 - bench/ is this script's folder
 
-from connector.memory import GC_THRESHOLDS
+from connector.memory import rare_full_collections
 from connector.sandbox import Sandbox
 
 
@@ -23,8 +22,7 @@ def main(argv: list[str]) -> int:
     # The sink must not be what is measured: its own full GC collections (a list of every
     # request's arrival grows here) held the GIL for up to ~100 ms, which the exporter saw as
     # Braze's latency. It tunes its GC as the exporter's process does (connector/memory.py).
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    rare_full_collections()
     port, key, stats_path = int(argv[0]), argv[1], argv[2]
     options = json.loads(open(argv[3], encoding="utf-8").read())
     seen: list[tuple[float, int | None]] = []

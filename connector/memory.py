@@ -25,16 +25,19 @@ import threading
 THREAD_STACK_BYTES = 1024 * 1024    # ample for our threads: JSON is nested 64 levels at most
 MALLOC_ARENAS = 4
 _M_ARENA_MAX = -8                   # glibc's mallopt parameter
-
-
 GC_THRESHOLDS = (50_000, 20, 100)
+
+
+def rare_full_collections() -> None:
+    """Freeze what was loaded so far (never scanned again) and make full collections rare."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def lean() -> None:
     """Cap thread stacks and (on glibc) malloc arenas for threads started from now on; make the
     cyclic GC's full collections rare."""
-    gc.freeze()                         # the modules and config loaded so far: never scanned again
-    gc.set_threshold(*GC_THRESHOLDS)
+    rare_full_collections()
     try:
         threading.stack_size(THREAD_STACK_BYTES)
     except (ValueError, RuntimeError):      # a platform that cannot change it
