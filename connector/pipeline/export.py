@@ -66,14 +66,16 @@ def _transports(settings: Settings, dry_run: bool) -> Iterator[Callable[[], Tran
 
 
 def _sync_log(plan: Plan, run_id: str, dry_run: bool) -> Any:
-    """The sync log's sink of this job, when the config has one (JobError when it cannot be opened)."""
+    """The sync log's sink of this job, when the config has one (JobError when it cannot be opened).
+    Its tables were made or checked as the run started (pipeline/lifecycle.py: every caller of a job
+    with a sync log runs it inside one), for this job and all of a run's workers."""
     settings = plan.settings.sync_log
     if settings is None or dry_run:
         return None
-    from connector.synclog.syncdb import open_with_tables   # SQLAlchemy: only when a sync log is asked for
+    from connector.synclog.syncdb import open_database   # SQLAlchemy: only when a sync log is asked for
     from connector.synclog.synclog import SyncLog
 
-    db = open_with_tables(settings)
+    db = open_database(settings)
     try:
         return SyncLog(db, settings, run_id=run_id, mode=plan.card.mode, record_type=plan.card.record_type,
                        keys=plan.card.keys)

@@ -22,7 +22,7 @@ from connector.config import Secret, Settings
 from connector.errors import ConnectorError, JobError
 from connector.outcomes.ledger import COUNTS
 from connector.outcomes.report import new_run_id
-from connector.synclog.syncdb import SyncDatabase, open_with_tables, record_run
+from connector.synclog.syncdb import SyncDatabase, open_database, record_run
 from connector.pipeline.endpoint import USER_AGENT
 from connector.pipeline.export import JobResult, failed_before_start
 from connector.pipeline.notify import notice_body, send_notice
@@ -83,8 +83,9 @@ class RunLifecycle:
         sync_log = self.settings.sync_log
         if sync_log is None or not self._active:
             return
-        db = open_with_tables(sync_log)
+        db = open_database(sync_log)
         try:
+            db.ensure_tables()
             record_run(db, self.run_id, {
                 "started_at": self.started_at, "status": "running", "mode": self.settings.mode,
                 "record_type": self.settings.track_record_type, "config_fingerprint": self.fingerprint,

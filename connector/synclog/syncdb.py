@@ -156,17 +156,6 @@ def open_database(settings: SyncLogSettings) -> SyncDatabase:
     return SyncDatabase(target, engine, rows, runs, fast=target.backend in ("sqlite", "postgresql"))
 
 
-def open_with_tables(settings: SyncLogSettings) -> SyncDatabase:
-    """open_database, with the tables created or checked (closed again if that fails)."""
-    db = open_database(settings)
-    try:
-        db.ensure_tables()
-    except BaseException:
-        db.close()
-        raise
-    return db
-
-
 
 def record_run(db: SyncDatabase, run_id: str, values: Mapping[str, Any], *, new: bool) -> None:
     """Insert the run's row (`new`) or update it; JobError (no secret) when the database fails."""
