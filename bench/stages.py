@@ -25,7 +25,7 @@ from bench_measure import KEY, write_config  # noqa: E402
 from bench_sinks import Sink  # noqa: E402
 from connector.braze.client import BrazeClient  # noqa: E402
 from connector.config import load_config  # noqa: E402
-from connector.delivery.schedule import CLOSED, Schedule  # noqa: E402
+from connector.delivery.schedule import Schedule  # noqa: E402
 from connector.pipeline import prepare  # noqa: E402
 from connector.rows import Entry  # noqa: E402
 from connector.sources import open_source  # noqa: E402
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         schedule = Schedule(case.per_request, time.monotonic)
         for i, r in rows():
             item = writer.build(r)
-            if schedule.add(item.array, Entry(i, r, item.body), item.key) == CLOSED:
+            if schedule.add(item.array, Entry(i, r, item.body), item.key) > 0:
                 batched(schedule)
 
     def cell_rows() -> Iterator[tuple[int, Any]]:
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         schedule = Schedule(case.per_request, time.monotonic)
         for i, cells in cell_rows():
             key, body = encode_cells.encode(cells)
-            if schedule.add(encode_cells.array, Entry(i, cells, body), key) == CLOSED:
+            if schedule.add(encode_cells.array, Entry(i, cells, body), key) > 0:
                 batched(schedule)
 
     print(f"{args.case}, {n:,} rows, single thread, µs per row (cumulative):")
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         schedule, bodies = Schedule(case.per_request, time.monotonic), []
         for i, r in rows():
             item = writer.build(r)
-            if schedule.add(item.array, Entry(i, r, item.body), item.key) == CLOSED:
+            if schedule.add(item.array, Entry(i, r, item.body), item.key) > 0:
                 batch = schedule.take()
                 bodies.append(batch.body())
                 schedule.done(batch)

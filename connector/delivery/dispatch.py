@@ -24,7 +24,7 @@ from connector.delivery.breaker import Breaker
 from connector.delivery.concurrency import Controller
 from connector.delivery.pacing import Pacer
 from connector.delivery.retrylog import RetryLog
-from connector.delivery.schedule import CLOSED, Schedule
+from connector.delivery.schedule import Schedule
 from connector.errors import JobError
 from connector.keys import UserKey
 from connector.logs import json_logging
@@ -103,8 +103,8 @@ class Delivery:
             added = self._schedule.add(array, entry, key)
             if not added:
                 return
-            if added == CLOSED:
-                self._wake(1)
+            if added > 0:
+                self._wake(added)
             # Held back only here, as a batch closes or a batch's worth of rows is held (not row
             # by row): only the reading thread's rows make what waits grow past the room.
             while self._schedule.pending >= self._room_for() and self._stop.error is None:

@@ -44,6 +44,26 @@ def test_a_users_rows_in_one_batch_go_together_and_a_long_run_of_them_is_held_in
     assert schedule.done(second) == 1 and _rows(schedule.take()) == [7, 8, 9]
 
 
+def test_a_users_released_rows_wait_for_a_batch_with_room_for_them_all_rather_than_split():
+    schedule = Schedule(MAX, lambda: 0.0)
+    assert _add(schedule, ((1, "a"), (2, "b"), (3, "c"), (4, "x"), (5, "y"), (6, "z"))) == [0, 0, CLOSED, 0, 0, CLOSED]
+    first, _ = schedule.take(), schedule.take()
+    assert _add(schedule, ((7, "a"), (8, "a"), (9, "d"), (10, "e"))) == [0, 0, 0, 0]   # a's rows held
+    assert schedule.done(first) == 0                # two rows, one place left: they wait...
+    assert _add(schedule, ((11, "f"), (12, "a"))) == [CLOSED, CLOSED]   # ...for the next batch, with a's next
+    assert _rows(schedule.take()) == [9, 10, 11] and _rows(schedule.take()) == [7, 8, 12]
+
+
+def test_rows_waiting_for_a_batch_go_at_once_when_nothing_else_is_out():
+    schedule = Schedule(MAX, lambda: 0.0)
+    _add(schedule, ((1, "a"), (2, "b"), (3, "c")))
+    first = schedule.take()
+    _add(schedule, ((4, "a"), (5, "a"), (6, "d"), (7, "e")))    # the reading thread stops here
+    assert schedule.done(first) == 1                # nothing else out: the open batch goes now...
+    assert _rows(schedule.take()) == [6, 7] and schedule.pending == 1   # ...and a's rows open the next
+    assert schedule.close_open() == 1 and _rows(schedule.take()) == [4, 5]
+
+
 def test_open_batches_close_when_stale_or_at_the_end_each_array_apart():
     now = [0.0]
     schedule = Schedule(MAX, lambda: now[0])
@@ -98,6 +118,9 @@ def test_any_interleaving_keeps_each_users_rows_in_order_and_no_batch_waits(ops,
                 return
             sent.append(done)
             schedule.done(done)
+        # a held row waits only for a batch still to be settled: with nothing out, the reading
+        # thread (perhaps waiting for room) is the only one left to move the job on
+        assert schedule._unsettled or not schedule._held_rows
 
     for n, (user, action) in enumerate(ops, 1):
         key = f"u{user}"
