@@ -163,7 +163,9 @@ class Schedule:
                 continue        # a user with several rows in it, released at its first
             del holder[key]
             rows = held.pop(key, None)
-            n = self._release(key, rows) if rows else 0
+            if not rows:
+                continue
+            n = self._release(key, rows)
             if n:
                 closed += n + self._release_next(rows[0][0])
         if not self._unsettled and any(self._next.values()):
