@@ -63,6 +63,7 @@ class Delivery:
         self._work = threading.Condition(self._lock)     # senders wait here for a ready batch
         self._room = threading.Condition(self._lock)     # the reading thread waits here for room
         self._beat = threading.Condition(self._lock)     # the flusher waits here for its next beat
+        self._quiet = threading.Condition(self._lock)    # finish() waits here for the last batch settled
         self._closing = False
         self._flushed = False
         self._held = False      # the reading thread waits for room: partial batches are not stale then
@@ -133,23 +134,23 @@ class Delivery:
             self._beat.notify()
 
     def finish(self) -> None:
-        """Send what is left (unless aborted), wait for every sender, close the connections."""
+        """Send what is left (unless aborted) and wait until every batch is settled. The senders
+        then leave one after another, each closing its connection, without being waited for:
+        woken all at once (or joined), hundreds of them queued for the GIL ahead of this thread,
+        and the job ended 30-90 ms after its last answer (bench/README.md)."""
         with self._lock:
             self._closing = True
             self._wake(self._schedule.close_open())
-            self._work.notify_all()
-        while True:     # ends: senders leave once closing and nothing is left; new ones may start meanwhile
-            with self._lock:
-                threads = list(self._threads)
-            for thread in threads:
-                thread.join()
-            with self._lock:
-                if len(self._threads) == len(threads):
-                    self._flushed = True
-                    self._beat.notify()
-                    break
+            while not self._settled():     # ends: the senders settle every batch, sent or failed
+                self._quiet.wait(IDLE_WAIT_S)
+            self._flushed = True
+            self._beat.notify()
         self._flusher.join()
         self._retries.flush(final=True)
+
+    def _settled(self) -> bool:
+        """Every row handed in has its outcome (the lock is held)."""
+        return self._busy == 0 and self._schedule.empty()
 
     # -- the senders ----------------------------------------------------------------------
     def _spawn(self) -> None:
@@ -198,8 +199,8 @@ class Delivery:
                     sending = self._take()
                     while sending is None:
                         if self._closing and schedule.empty():
-                            self._work.notify_all()
-                            self._beat.notify()
+                            self._quiet.notify()
+                            self._work.notify()     # the next idle sender leaves too
                             return
                         self._work.wait(IDLE_WAIT_S)
                         sending = self._take()
