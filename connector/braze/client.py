@@ -227,6 +227,11 @@ class BrazeClient:
         conn = self._conn = self._dial()
         armed.conn = conn
         conn.connect()
+        if conn.sock is not None:
+            # Blocking from here on: the watchdog ends each request by its deadline. With a
+            # timeout, CPython polls before every send and read and sets the mode per request,
+            # each a hand-over of the GIL, which hundreds of senders then queue for.
+            conn.sock.settimeout(None)
         return conn
 
     def post(self, path: str, body: bytes) -> Outcome:
@@ -238,7 +243,6 @@ class BrazeClient:
             conn = self._connection(armed)
             sock = conn.sock
             assert sock is not None
-            sock.settimeout(self._timeout_s)
             phase = Phase.SEND
             sock.sendall(b"POST " + path.encode("ascii") + b" HTTP/1.1\r\n" + self._head
                          + str(len(body)).encode("ascii") + b"\r\n\r\n" + body)

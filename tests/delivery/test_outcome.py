@@ -106,6 +106,47 @@ def test_no_answer_within_the_timeout_is_unknown_fate():
     assert outcome.kind is Kind.UNKNOWN_FATE and "timeout" in outcome.message
 
 
+def test_an_answer_trickled_a_byte_at_a_time_is_cut_at_the_deadline():
+    """The client's socket blocks (no timeout of its own: fewer hand-overs of the GIL per
+    request); the watchdog alone ends a request whose answer never ends, each byte in time."""
+    cut = threading.Event()
+
+    def trickle(conn):
+        _read_request(conn)
+        conn.sendall(b"HTTP/1.1 201 Created\r\nContent-Length: 1000\r\n\r\n")
+        try:
+            while not cut.wait(0.02):       # a byte every 20 ms, until the client hangs up
+                conn.sendall(b"x")
+        except OSError:
+            pass
+
+    server = OneShotServer(trickle)
+    client = BrazeClient(server.url, "k", timeout_s=0.3)
+    outcome = client.post("/users/track", b"{}")
+    cut.set()
+    server.thread.join()
+    assert outcome.kind is Kind.UNKNOWN_FATE and "timeout" in outcome.message
+
+
+def test_a_kept_connection_blocks_and_its_requests_are_bounded_by_the_watchdog():
+    done = threading.Event()
+
+    def answer(conn):
+        _read_request(conn)
+        conn.sendall(b'HTTP/1.1 201 Created\r\nContent-Length: 21\r\n\r\n{"message":"success"}')
+        _read_request(conn)             # the second request gets no answer
+        done.wait(5)
+
+    server = OneShotServer(answer)
+    client = BrazeClient(server.url, "k", timeout_s=0.3)
+    assert client.post("/users/track", b"{}").kind is Kind.DELIVERED
+    assert client._conn is not None and client._conn.sock.gettimeout() is None
+    outcome = client.post("/users/track", b"{}")
+    done.set()
+    server.thread.join()
+    assert outcome.kind is Kind.UNKNOWN_FATE and "timeout" in outcome.message
+
+
 def test_answer_headers_and_body_reach_the_classifier():
     def answer(conn):
         head, body = _read_request(conn)
