@@ -65,7 +65,9 @@ class Schedule:
             rows.append((array, entry))
             self._held_rows += 1
             return HELD if self._held_rows % self._max == 0 else 0
-        return self._put(array, entry, key) and CLOSED + self._release_next(array)
+        if not self._put(array, entry, key):
+            return 0
+        return CLOSED + self._release_next(array)
 
     def _put(self, array: str, entry: Entry, key: str) -> bool:
         """Into the open batch; True if that filled and closed it."""
@@ -116,8 +118,11 @@ class Schedule:
         as long as they fit. The batches this closed."""
         waiting = self._next.get(array)
         closed = 0
-        while waiting and (len(self._held[waiting[0]]) <= self._room(array) or self._room(array) == self._max):
-            key = waiting.popleft()     # ends: each pass takes a user off the queue
+        while waiting:      # ends: each pass takes a user off the queue, or stops
+            room = self._room(array)
+            if room < len(self._held[waiting[0]]) and room < self._max:
+                break       # it waits for the batch after this one
+            key = waiting.popleft()
             del self._holder[key]
             closed += self._release(key, self._held.pop(key))
         return closed
