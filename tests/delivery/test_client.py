@@ -7,7 +7,7 @@ import socket
 import threading
 
 import pytest
-from support.ports import free_port
+from support.ports import refusing_port
 
 from connector.braze.client import BrazeClient
 from connector.braze.outcome import Kind
@@ -127,6 +127,6 @@ def test_broken_answers_are_of_unknown_fate_and_never_quote_the_server(raw, kind
 
 
 def test_a_refused_connection_is_retried_not_unknown():
-    port = free_port()
-    outcome = BrazeClient(f"http://127.0.0.1:{port}", "k", timeout_s=2).post("/users/track", b"{}")
+    with refusing_port() as port:
+        outcome = BrazeClient(f"http://127.0.0.1:{port}", "k", timeout_s=2).post("/users/track", b"{}")
     assert outcome.kind is Kind.RETRY and "could not connect" in outcome.message

@@ -4,7 +4,7 @@ import socket
 import threading
 
 import pytest
-from support.ports import free_port
+from support.ports import refusing_port
 
 from connector.braze.client import BrazeClient
 from connector.braze.outcome import Kind, Phase, classify_failure, classify_response
@@ -52,8 +52,9 @@ def test_rate_headers_epoch_and_seconds_forms():
 
 
 def test_refused_connection_is_retryable_not_unknown():
-    client = BrazeClient(f"http://127.0.0.1:{free_port()}", "k", timeout_s=2)
-    assert client.post("/users/track", b"{}").kind is Kind.RETRY
+    with refusing_port() as port:
+        client = BrazeClient(f"http://127.0.0.1:{port}", "k", timeout_s=2)
+        assert client.post("/users/track", b"{}").kind is Kind.RETRY
 
 
 class OneShotServer:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from source_helpers import spec
-from support.ports import free_port
+from support.ports import refusing_port
 from support.postgres import READER_PASSWORD, Postgres
 
 from connector.config import InputSettings, Secret
@@ -189,14 +189,14 @@ def test_an_unknown_table_and_a_missing_privilege(pg: Postgres) -> None:
 
 
 @pytest.mark.parametrize("make_url, reason", [
-    (lambda pg: pg.url(password="wrong-Passw0rd-x"), "the user name or password was refused"),
-    (lambda pg: pg.url(user="nobody_here", password="x-Secret-9"), "the user name or password was refused"),
-    (lambda pg: pg.url(database="no_such_db"), "the database does not exist"),
-    (lambda pg: pg.url(port=free_port()), "the connection was refused"),
+    (lambda pg, _: pg.url(password="wrong-Passw0rd-x"), "the user name or password was refused"),
+    (lambda pg, _: pg.url(user="nobody_here", password="x-Secret-9"), "the user name or password was refused"),
+    (lambda pg, _: pg.url(database="no_such_db"), "the database does not exist"),
+    (lambda pg, port: pg.url(port=port), "the connection was refused"),
 ])
 def test_connection_errors_name_where_and_never_the_password(pg: Postgres, make_url, reason: str) -> None:
-    url = make_url(pg)
-    with pytest.raises(InputError) as caught:
+    with refusing_port() as port, pytest.raises(InputError) as caught:
+        url = make_url(pg, port)
         rows(sql(pg, "SELECT 1", url=url))
     message = str(caught.value)
     assert message.startswith("cannot connect to the database (postgresql at 127.0.0.1:") and reason in message
