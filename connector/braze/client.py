@@ -4,9 +4,10 @@ urllib3 makes the connection (TLS verified against the system's CAs and SSL_CERT
 CONNECT tunnel of HTTPS_PROXY unless NO_PROXY names the host); the exchange on it is ours: one
 `sendall` of the request's head and body, and the answer read by the standard library's
 `http.client.HTTPResponse` (its head by a few lines of ours: `_Answer`). Why not urllib3's
-`urlopen`: its pool, header checks and response wrapping cost ~130 µs of CPU per request against ~27 µs for this (`python bench/stages.py`,
-"client"), and at Braze's 1,000-2,000 requests/s that is the difference between the senders
-sharing the GIL with the reading thread and starving it. The client notices a stale kept-alive
+`urlopen`: its pool, header checks and response wrapping cost ~130 µs of CPU per request
+against ~27 µs for this (`python bench/stages.py`, "client"), and at Braze's 1,000-2,000
+requests/s that is the difference between the senders sharing the GIL with the reading thread
+and starving it. Once connected the socket blocks: the deadline is braze/deadlines.py's watchdog. The client notices a stale kept-alive
 connection before reusing it (the server closed it: it is readable) and records how far each
 request got (connect, send, answer), since a request that failed after its body was sent may
 have been applied by Braze. It knows nothing of modes, rows or the product: the caller gives it

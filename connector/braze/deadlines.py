@@ -1,7 +1,7 @@
 """Every request ends by its deadline: connect to last byte, however slowly a server trickles bytes.
 
-urllib3's timeouts bound each socket operation, so a server that sends a byte a second holds a
-request for ever. Each request is armed here with its deadline (the request's timeout, or
+A socket timeout bounds each socket operation, so a server that sends a byte a second would hold
+a request for ever; the client's sockets have none once connected (braze/client.py). Each request is armed here with its deadline (the request's timeout, or
 sooner when the job stops and allows its requests in flight only a short grace); one watchdog
 thread shuts down the socket of a request past its deadline, so that the blocked read returns
 and the request ends as one of unknown fate ("no answer within the timeout").
