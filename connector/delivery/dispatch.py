@@ -198,7 +198,7 @@ class Delivery:
                 with self._lock:
                     sending = self._take()
                     while sending is None:
-                        if self._closing and schedule.empty():
+                        if self._closing and self._settled():
                             self._quiet.notify()
                             self._work.notify()     # the next idle sender leaves too
                             return
