@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from e2e_support import API_KEY
-from support.ports import free_port
+from support.ports import refusing_port
 
 ATTRS = {"mode": "user_track", "track_record_type": "user_profile_attributes"}
 
@@ -42,11 +42,11 @@ def test_check_finds_a_header_that_cannot_serve_the_mode(job, sandbox):
 
 
 def test_check_with_an_unreachable_endpoint(job):
-    port = free_port()
-    job.write("u.csv", "external_id\nu1\n")
-    job.config(**ATTRS, endpoint=f"http://127.0.0.1:{port}", input={"path": "u.csv"})
-    proc = job.cli("check", "--config", "config.yml")
-    assert proc.returncode == 0 and "not reachable" in proc.stderr
+    with refusing_port() as port:
+        job.write("u.csv", "external_id\nu1\n")
+        job.config(**ATTRS, endpoint=f"http://127.0.0.1:{port}", input={"path": "u.csv"})
+        proc = job.cli("check", "--config", "config.yml")
+        assert proc.returncode == 0 and "not reachable" in proc.stderr
 
 
 def test_preview_prints_bodies_without_network(job):

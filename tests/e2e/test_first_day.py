@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 
-from support.ports import free_port
+from support.ports import refusing_port
 
 ATTRS = {"mode": "user_track", "track_record_type": "user_profile_attributes"}
 EVENTS = {"mode": "user_track", "track_record_type": "custom_events"}
@@ -80,14 +80,14 @@ def test_preview_needs_no_api_key(job):
 
 
 def test_check_says_the_key_was_not_checked_and_strict_fails(job):
-    port = free_port()
-    job.write("u.csv", "external_id\nu1\n")
-    job.config(**ATTRS, endpoint=f"http://127.0.0.1:{port}", input={"path": "u.csv"})
-    lenient = job.cli("check", "--config", "config.yml")
-    assert lenient.returncode == 0 and "the API key was not checked" in lenient.stderr
-    assert "--strict" in lenient.stderr
-    strict = job.cli("check", "--config", "config.yml", "--strict")
-    assert strict.returncode == 1 and "the API key was not checked" in strict.stderr
+    with refusing_port() as port:
+        job.write("u.csv", "external_id\nu1\n")
+        job.config(**ATTRS, endpoint=f"http://127.0.0.1:{port}", input={"path": "u.csv"})
+        lenient = job.cli("check", "--config", "config.yml")
+        assert lenient.returncode == 0 and "the API key was not checked" in lenient.stderr
+        assert "--strict" in lenient.stderr
+        strict = job.cli("check", "--config", "config.yml", "--strict")
+        assert strict.returncode == 1 and "the API key was not checked" in strict.stderr
 
 
 def test_a_dry_run_says_would_and_starts_no_sandbox(job):

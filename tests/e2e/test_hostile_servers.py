@@ -14,7 +14,7 @@ import pytest
 
 from e2e_support import API_KEY, Job
 from hostile import Hostile
-from support.ports import free_port
+from support.ports import refusing_port
 
 ATTRS = {"mode": "user_track", "track_record_type": "user_profile_attributes"}
 EVENTS = {"mode": "user_track", "track_record_type": "custom_events"}
@@ -86,14 +86,14 @@ def test_one_batch_out_of_retries_fails_its_rows_and_the_job_goes_on(job, sandbo
 
 
 def test_a_dead_braze_stops_the_job_fast(tmp_path):
-    port = free_port()                            # nothing listens there any more
-    job = Job(tmp_path, None)
-    _users(job, 100_000)
-    job.config(**ATTRS, **FAST, endpoint=f"http://127.0.0.1:{port}", concurrency=2, maximum_retries=3,
-               input={"path": "u.csv"})
-    run = job.run(timeout=60)
-    assert run.code == 1 and "batches in a row could not be delivered" in run.report["error"]
-    assert run.report["elapsed_seconds"] < 10 and run.report["rows_read"] < 100_000
+    with refusing_port() as port:                 # held, and nothing listens there
+        job = Job(tmp_path, None)
+        _users(job, 100_000)
+        job.config(**ATTRS, **FAST, endpoint=f"http://127.0.0.1:{port}", concurrency=2, maximum_retries=3,
+                   input={"path": "u.csv"})
+        run = job.run(timeout=60)
+        assert run.code == 1 and "batches in a row could not be delivered" in run.report["error"]
+        assert run.report["elapsed_seconds"] < 10 and run.report["rows_read"] < 100_000
 
 
 @pytest.mark.parametrize("hostile", ["silent"], indirect=True)

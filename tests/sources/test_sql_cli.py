@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from e2e.e2e_support import API_KEY, Job, Run, objects
-from support.ports import free_port
+from support.ports import refusing_port
 from support.postgres import READER_PASSWORD, Postgres
 
 from connector.sandbox import Sandbox
@@ -103,12 +103,12 @@ def test_a_wrong_password(tmp_path: Path, sandbox: Sandbox, pg: Postgres) -> Non
 
 
 def test_a_refused_connection(tmp_path: Path, sandbox: Sandbox, pg: Postgres) -> None:
-    port = free_port()
-    result = run(sql_job(tmp_path, sandbox, "SELECT 1 AS external_id"), pg.url(port=port))
-    assert result.code == 1 and result.report["status"] == "failed"
-    assert error_line(result).endswith(f"cannot connect to the database (postgresql at 127.0.0.1:{port}, database "
-                                       "braze_test): the connection was refused (is the server running and "
-                                       "listening on that port?)")
+    with refusing_port() as port:
+        result = run(sql_job(tmp_path, sandbox, "SELECT 1 AS external_id"), pg.url(port=port))
+        assert result.code == 1 and result.report["status"] == "failed"
+        assert error_line(result).endswith(f"cannot connect to the database (postgresql at 127.0.0.1:{port}, database "
+                                           "braze_test): the connection was refused (is the server running and "
+                                           "listening on that port?)")
 
 
 def test_a_syntax_error(tmp_path: Path, sandbox: Sandbox, pg: Postgres) -> None:

@@ -1,5 +1,5 @@
-"""A loopback port that nothing listens on (the moment it is returned): for servers the tests
-start, and for endpoints that must refuse connections."""
+"""Loopback ports: one that nothing listens on the moment it is returned (for servers the tests
+start), and one held bound for a block (for endpoints that must refuse connections)."""
 
 from __future__ import annotations
 

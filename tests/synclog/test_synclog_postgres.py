@@ -8,7 +8,7 @@ import time
 import uuid
 from pathlib import Path
 
-from support.ports import free_port
+from support.ports import refusing_port
 from support.postgres import READER_PASSWORD, Postgres, _run, _server_user, bin_dir, running_postgres
 from synclog_support import API_KEY, Job, users_csv
 
@@ -62,16 +62,16 @@ def test_rows_and_run_land_in_postgresql_typed(job: Job, sandbox: Sandbox, postg
 
 def test_a_database_down_at_the_start_fails_the_run_before_anything_is_sent(job: Job, sandbox: Sandbox,
                                                                             postgres: Postgres) -> None:
-    port = free_port()
-    job.write("u.csv", users_csv(3))
-    job.config(input={"path": "u.csv"}, sync_log={"url": "${SYNC_LOG_URL}"})
-    run = job.run(env={"SYNC_LOG_URL": postgres.url(port=port)})
-    assert run.code == 1, run.output
-    assert [line for line in run.stderr.splitlines() if "error" in line] == [
-        f"braze-export: error: sync log: cannot connect to the database (postgresql at 127.0.0.1:{port}, "
-        f"database braze_test): the connection was refused (is the server running and listening on that port?)"]
-    assert sandbox.requests() == [] and run.report["status"] == "failed" and run.report["rows_read"] == 0
-    _no_secret(job, run.output)
+    with refusing_port() as port:
+        job.write("u.csv", users_csv(3))
+        job.config(input={"path": "u.csv"}, sync_log={"url": "${SYNC_LOG_URL}"})
+        run = job.run(env={"SYNC_LOG_URL": postgres.url(port=port)})
+        assert run.code == 1, run.output
+        assert [line for line in run.stderr.splitlines() if "error" in line] == [
+            f"braze-export: error: sync log: cannot connect to the database (postgresql at 127.0.0.1:{port}, "
+            f"database braze_test): the connection was refused (is the server running and listening on that port?)"]
+        assert sandbox.requests() == [] and run.report["status"] == "failed" and run.report["rows_read"] == 0
+        _no_secret(job, run.output)
 
 
 def test_a_wrong_password_is_said_without_the_password(job: Job, sandbox: Sandbox, postgres: Postgres) -> None:
